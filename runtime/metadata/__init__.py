@@ -1,0 +1,1 @@
+"""App definitions: read packages safely, validate them, model them, diff two versions."""

@@ -1,0 +1,189 @@
+"""The immutable, validated app definition the rest of the runtime reads.
+
+Built only from a definition that passed ``validate`` (schema + semantic checks); the
+original JSON is kept (``raw``) so that export gives back exactly what was installed.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from runtime.metadata.fieldtypes import FIELD_TYPES, decimal_shape, option_values
+from runtime.metadata.semver import Version, VersionRange
+
+SYSTEM_COLUMNS = ("id", "version", "created_at", "created_by", "updated_at", "updated_by")
+SOFT_DELETE_COLUMN = "deleted_at"
+
+
+def canonical_json(definition: Mapping[str, Any]) -> str:
+    return json.dumps(definition, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def definition_hash(definition: Mapping[str, Any]) -> str:
+    return "sha256:" + hashlib.sha256(canonical_json(definition).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    name: str
+    type: str
+    spec: Mapping[str, Any]
+
+    @property
+    def storage(self) -> str | None:
+        return FIELD_TYPES[self.type].storage
+
+    @property
+    def stored(self) -> bool:
+        return self.storage is not None
+
+    @property
+    def required(self) -> bool:
+        return bool(self.spec.get("required"))
+
+    @property
+    def unique(self) -> bool:
+        return bool(self.spec.get("unique")) or self.type == "auto_number"
+
+    @property
+    def index(self) -> bool:
+        return bool(self.spec.get("index"))
+
+    @property
+    def renamed_from(self) -> str | None:
+        value = self.spec.get("renamed_from")
+        return str(value) if value else None
+
+    @property
+    def target(self) -> str | None:
+        """For a reference: the target as ``app.object`` (resolved by the owning app)."""
+        value = self.spec.get("to")
+        return str(value) if value else None
+
+    @property
+    def on_delete(self) -> str:
+        return str(self.spec.get("on_delete", "restrict"))
+
+    @property
+    def options(self) -> list[str]:
+        return option_values(self.spec)
+
+    @property
+    def decimal_shape(self) -> tuple[int, int]:
+        return decimal_shape(self.spec)
+
+    def storage_signature(self, app: str) -> tuple[Any, ...]:
+        """What the column looks like in the database; equal signatures need no DDL."""
+        kind = self.storage
+        if kind == "decimal":
+            return (kind, *self.decimal_shape)
+        if kind == "reference":
+            return (kind, qualify(app, self.target or ""), self.on_delete)
+        return (kind,)
+
+
+def qualify(app: str, ref: str) -> str:
+    return ref if "." in ref else f"{app}.{ref}"
+
+
+@dataclass(frozen=True)
+class ConstraintDef:
+    name: str
+    fields: tuple[str, ...]
+    where: str | None
+    spec: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class IndexDef:
+    name: str
+    fields: tuple[str, ...]
+    unique: bool = False
+
+
+@dataclass(frozen=True)
+class ObjectDef:
+    app: str
+    name: str
+    fields: tuple[FieldDef, ...]
+    constraints: tuple[ConstraintDef, ...]
+    spec: Mapping[str, Any]
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.app}.{self.name}"
+
+    @property
+    def renamed_from(self) -> str | None:
+        value = self.spec.get("renamed_from")
+        return str(value) if value else None
+
+    @property
+    def soft_delete(self) -> bool:
+        return self.spec.get("delete", "hard") == "soft"
+
+    @cached_property
+    def by_name(self) -> dict[str, FieldDef]:
+        return {f.name: f for f in self.fields}
+
+    def field(self, name: str) -> FieldDef:
+        return self.by_name[name]
+
+    @property
+    def stored_fields(self) -> tuple[FieldDef, ...]:
+        return tuple(f for f in self.fields if f.stored)
+
+    @property
+    def indexes(self) -> tuple[IndexDef, ...]:
+        """Declared indexes plus one per ``index: true`` field (unique fields get a constraint)."""
+        out = [IndexDef(f"f_{f.name}", (f.name,)) for f in self.stored_fields
+               if f.index and not f.unique]
+        for i, spec in enumerate(self.spec.get("indexes") or []):
+            name = spec.get("name") or f"i{i + 1}_" + "_".join(spec["fields"])
+            out.append(IndexDef(str(name), tuple(spec["fields"])))
+        return tuple(out)
+
+
+@dataclass(frozen=True)
+class AppDef:
+    name: str
+    version: Version
+    requires: Mapping[str, VersionRange]
+    objects: tuple[ObjectDef, ...]
+    raw: Mapping[str, Any]
+
+    @classmethod
+    def from_dict(cls, definition: Mapping[str, Any]) -> AppDef:
+        """Model a definition that already passed validation."""
+        raw = copy.deepcopy(dict(definition))
+        name = raw["name"]
+        objects = []
+        for obj in raw.get("objects") or []:
+            fields = tuple(FieldDef(f["name"], f["type"], f) for f in obj["fields"])
+            constraints = tuple(
+                ConstraintDef(c["name"], tuple(c["fields"]), c.get("where"), c)
+                for c in obj.get("constraints") or []
+            )
+            objects.append(ObjectDef(name, obj["name"], fields, constraints, obj))
+        requires = {k: VersionRange.parse(v) for k, v in (raw.get("requires") or {}).items()}
+        return cls(name, Version.parse(raw["version"]), requires, tuple(objects), raw)
+
+    @cached_property
+    def by_name(self) -> dict[str, ObjectDef]:
+        return {o.name: o for o in self.objects}
+
+    def object(self, name: str) -> ObjectDef:
+        return self.by_name[name]
+
+    @property
+    def hash(self) -> str:
+        return definition_hash(self.raw)
+
+    def as_dict(self) -> dict[str, Any]:
+        return copy.deepcopy(dict(self.raw))
