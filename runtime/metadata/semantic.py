@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runtime.errors import Issue
+from runtime.formula.parser import FormulaSyntaxError, parse
+from runtime.formula.sql import condition_sql
 from runtime.metadata.fieldtypes import FIELD_TYPES, CoerceError, coerce_value, option_values
 from runtime.metadata.regexsafe import regex_problem
 from runtime.metadata.semver import Version, VersionError, VersionRange
@@ -33,6 +35,10 @@ RESERVED_FIELD_NAMES = frozenset(
 )
 BUILTIN_ROLES = frozenset({"authenticated", "system_admin"})
 RECORD_ACTIONS = frozenset({"read", "create", "update", "delete", "export", "import"})
+FORMULA_KEYS = frozenset(
+    {"formula", "when", "where", "visible_when", "required_when", "readonly_when", "filter",
+     "condition", "scope"}
+)
 _AUTO_NUMBER = re.compile(r"^(?:[A-Za-z0-9_\-/.]|\{(?:YYYY|YY|MM|DD|#{1,12})\})+$")
 
 
@@ -117,7 +123,24 @@ class Checker:
                          "an object of that name still exists in this version")
             self.check_object(f"/objects/{i}", obj)
         self.check_related_names(objects)
+        self.check_formulas(self.doc, "")
         return self.issues
+
+    def check_formulas(self, node: Any, path: str) -> None:
+        """Every formula in the definition must parse (types are checked by the engine)."""
+        if isinstance(node, dict):
+            for key, value in node.items():
+                here = f"{path}/{key}"
+                if key in FORMULA_KEYS and isinstance(value, str):
+                    try:
+                        parse(value)
+                    except FormulaSyntaxError as exc:
+                        self.add(here, f"formula error: {exc}", "FORMULA_SYNTAX")
+                else:
+                    self.check_formulas(value, here)
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                self.check_formulas(value, f"{path}/{i}")
 
     def check_manifest(self) -> None:
         name = self.doc.get("name")
@@ -199,6 +222,20 @@ class Checker:
                          "UNRESOLVED")
         constraints = _dicts(obj.get("constraints"))
         self.unique_names(constraints, f"{base}/constraints", "constraint")
+        columns = {str(f.get("name")): str(FIELD_TYPES[f["type"]].storage) for _, f in fields
+                   if f.get("type") in FIELD_TYPES and FIELD_TYPES[f["type"]].storage}
+        for i, spec in constraints:
+            where = spec.get("where")
+            if isinstance(where, str):
+                try:
+                    parse(where)
+                except FormulaSyntaxError:
+                    continue  # reported with the other syntax errors
+                try:
+                    condition_sql(where, columns, "sqlite")
+                except FormulaSyntaxError as exc:
+                    self.add(f"{base}/constraints/{i}/where", f"condition error: {exc}",
+                             "FORMULA_UNSUPPORTED")
         for kind in ("constraints", "indexes"):
             for i, spec in _dicts(obj.get(kind)):
                 self.check_field_list(f"{base}/{kind}/{i}/fields", spec.get("fields"), fields)

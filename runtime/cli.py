@@ -1,0 +1,205 @@
+"""The ``tenon`` command: serve, validate, install, export, apps."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy.engine import Engine
+
+from runtime.config import Settings
+from runtime.errors import Issue, TenonError
+from runtime.metadata.package import Package, read_package
+from runtime.metadata.validate import definition_issues
+from runtime.resources import catalog_dir
+from runtime.services.apps import AppService
+from runtime.storage.engine import make_engine
+from runtime.storage.migrate import upgrade_system_tables
+
+
+def _engine(settings: Settings) -> Engine:
+    engine = make_engine(settings.database_url)
+    upgrade_system_tables(engine)
+    return engine
+
+
+def _resolve_source(source: str) -> Path:
+    if source.startswith("catalog:"):
+        name = source.split(":", 1)[1]
+        path = catalog_dir() / name
+        if not name or not path.is_dir():
+            available = sorted(p.name for p in catalog_dir().iterdir() if p.is_dir())
+            raise TenonError(f"The catalog has no app {name!r} (available: "
+                             f"{', '.join(available) or 'none'})", code="NOT_FOUND", status=404)
+        return path
+    return Path(source)
+
+
+def _print_issues(issues: Sequence[Issue], out: TextIO) -> None:
+    for issue in issues:
+        print(f"  {issue.location()}: {issue.message}", file=out)
+
+
+def _report(error: TenonError, out: TextIO) -> int:
+    print(f"error: {error.message}", file=out)
+    _print_issues(error.details, out)
+    return 1
+
+
+def _sibling_resolver(path: Path, service: AppService | None) -> Any:
+    """Required apps for ``tenon validate``: installed ones, then folders beside the
+    package, then the catalog."""
+    installed = service.definitions() if service is not None else {}
+    cache: dict[str, dict[str, Any] | None] = {}
+
+    def resolve(name: str) -> dict[str, Any] | None:
+        if name in installed:
+            return installed[name]
+        if name not in cache:
+            cache[name] = None
+            for base in (path.resolve().parent, catalog_dir()):
+                candidate = base / name
+                if candidate.is_dir() and (candidate / "app.json").is_file():
+                    try:
+                        cache[name] = read_package(candidate).definition
+                    except TenonError:
+                        pass
+                    break
+        return cache[name]
+
+    return resolve
+
+
+def cmd_validate(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    path = _resolve_source(args.path)
+    package = read_package(path)
+    service = AppService(_engine(settings)) if args.installed else None
+    issues = [package.locate(i) for i in definition_issues(
+        package.definition, _sibling_resolver(path, service))]
+    name = package.definition.get("name", package.origin)
+    if args.json:
+        print(json.dumps({"valid": not issues, "errors": [i.as_dict() for i in issues]},
+                         indent=2, ensure_ascii=False), file=out)
+    elif issues:
+        print(f"{name}: {len(issues)} problem(s)", file=out)
+        _print_issues(issues, out)
+    else:
+        print(f"{name} {package.definition.get('version', '')}: valid", file=out)
+    return 1 if issues else 0
+
+
+def cmd_install(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    package: Package = read_package(_resolve_source(args.source))
+    service = AppService(_engine(settings))
+    result = service.install(package, actor=args.actor, dry_run=args.dry_run,
+                             allow_data_loss=args.allow_data_loss)
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False, default=str), file=out)
+        return 0
+    if result.plan is not None:
+        for line in result.plan.lines():
+            print(line, file=out)
+    name, version = package.definition.get("name"), package.definition.get("version")
+    messages = {
+        "dry_run": "dry run: nothing was changed",
+        "unchanged": f"{name} {version} is already installed; nothing to do",
+        "installed": f"installed {name} {version}",
+        "upgraded": f"upgraded {name} to {version}",
+    }
+    print(messages[result.status], file=out)
+    for archive in result.archives:
+        what = archive["object"] + (f".{archive['field']}" if archive["field"] else "")
+        print(f"kept a copy of {what} ({archive['row_count']} rows) in table "
+              f"{archive['table_name']}", file=out)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    data = AppService(_engine(settings)).export(args.app)
+    Path(args.output).write_bytes(data)
+    print(f"exported {args.app} to {args.output}", file=out)
+    return 0
+
+
+def cmd_apps(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    apps = AppService(_engine(settings)).installed()
+    if args.json:
+        rows = [{"name": a.name, "version": a.version, "package_hash": a.package_hash,
+                 "installed_by": a.installed_by, "installed_at": a.installed_at.isoformat()}
+                for a in apps]
+        print(json.dumps(rows, indent=2), file=out)
+    elif not apps:
+        print("no apps installed", file=out)
+    for a in [] if args.json else apps:
+        print(f"{a.name:<24} {a.version:<12} {a.installed_at:%Y-%m-%d %H:%M}  {a.installed_by}",
+              file=out)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    import uvicorn
+
+    from runtime.web.app import create_app
+
+    print(f"Tenon on http://{args.host}:{args.port} (database: "
+          f"{make_engine(settings.database_url).url.render_as_string(hide_password=True)})",
+          file=out)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tenon", description="Tenon low-code runtime")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="serve the web app and API")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("validate", help="check a package; exit 1 listing every problem")
+    p.add_argument("path", help="a package folder, .zip or .json, or catalog:NAME")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--installed", action="store_true",
+                   help="also resolve required apps from the database's installed apps")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("install", help="install or upgrade an app")
+    p.add_argument("source", help="a package folder, .zip or .json, or catalog:NAME")
+    p.add_argument("--dry-run", action="store_true", help="print the change plan only")
+    p.add_argument("--allow-data-loss", action="store_true",
+                   help="allow dropping fields or objects that hold data (a copy is kept)")
+    p.add_argument("--as", dest="actor", default=f"cli:{getpass.getuser()}",
+                   help="who is recorded as installer")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_install)
+
+    p = sub.add_parser("export", help="write an installed app as a package")
+    p.add_argument("app")
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("apps", help="list installed apps")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_apps)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
+         settings: Settings | None = None) -> int:
+    stream = out or sys.stdout
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args, settings or Settings.from_env(), stream)
+    except TenonError as error:
+        return _report(error, stream)
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

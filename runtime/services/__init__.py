@@ -1,0 +1,1 @@
+"""Services: the operations users and the CLI perform, each one transaction."""

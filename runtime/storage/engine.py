@@ -1,0 +1,84 @@
+"""Engines and transactions that behave the same on SQLite and PostgreSQL.
+
+SQLite: WAL, foreign keys on, a busy timeout, and transactions that really are
+transactions — pysqlite's own BEGIN handling is switched off and we emit BEGIN ourselves,
+so DDL rolls back too (RELIABILITY.md, pitfall 4). Writes use ``BEGIN IMMEDIATE`` so a
+read-then-write transaction never fails with "database is locked" (pitfall 3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+_BEGIN_OPTION = "tenon_sqlite_begin"
+
+
+def is_sqlite(bind: Engine | Connection) -> bool:
+    return bind.dialect.name == "sqlite"
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 15}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=15000",
+                       "synchronous=NORMAL"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(_BEGIN_OPTION, "")
+        conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """One write transaction (``BEGIN IMMEDIATE`` on SQLite); commits or rolls back whole."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def ddl_transaction(engine: Engine) -> Iterator[Connection]:
+    """A write transaction for schema changes.
+
+    On SQLite, foreign-key enforcement cannot change inside a transaction, and table
+    rebuilds need it off (SQLite's documented ALTER procedure): it is switched off for
+    this connection, the result is checked with ``foreign_key_check`` before commit, and
+    switched back on afterwards.
+    """
+    with engine.connect() as conn:
+        sqlite = is_sqlite(conn)
+        if sqlite:
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            conn = conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+            with conn.begin():
+                yield conn
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise sa.exc.IntegrityError(
+                            "foreign_key_check", None, Exception(f"{len(broken)} broken links")
+                        )
+        finally:
+            if sqlite:
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]

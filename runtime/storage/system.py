@@ -1,0 +1,83 @@
+"""Tenon's own tables (prefix ``tenon_``), migrated by Alembic under migrations/."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from runtime.storage.types import ID_TYPE
+
+NAMING = {
+    "ix": "ix_%(table_name)s__%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s__%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s__%(constraint_name)s",
+    "fk": "fk_%(table_name)s__%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+
+
+class User(Base):
+    """A person who signs in (or a service account). Issue-level features add sessions,
+    tokens and role grants; app records point here through ``user`` fields."""
+
+    __tablename__ = "tenon_users"
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(sa.String(150), unique=True)
+    display_name: Mapped[str | None] = mapped_column(sa.String(200))
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime)
+
+
+class App(Base):
+    """One row per installed app; ``current_version_id`` is the version users run."""
+
+    __tablename__ = "tenon_apps"
+
+    name: Mapped[str] = mapped_column(sa.String(24), primary_key=True)
+    current_version_id: Mapped[int | None] = mapped_column(ID_TYPE)
+    installed_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime)
+
+
+class AppVersion(Base):
+    """Every version ever installed, with its definition, package hash, installer and plan."""
+
+    __tablename__ = "tenon_app_versions"
+    __table_args__ = (sa.UniqueConstraint("app", "version"),)
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True, autoincrement=True)
+    app: Mapped[str] = mapped_column(sa.String(24), sa.ForeignKey("tenon_apps.name"), index=True)
+    version: Mapped[str] = mapped_column(sa.String(64))
+    package_hash: Mapped[str] = mapped_column(sa.String(80))
+    definition: Mapped[str] = mapped_column(sa.Text)
+    plan: Mapped[str] = mapped_column(sa.Text)
+    previous_version: Mapped[str | None] = mapped_column(sa.String(64))
+    installed_by: Mapped[str] = mapped_column(sa.String(150))
+    installed_at: Mapped[datetime] = mapped_column(sa.DateTime)
+
+
+class Archive(Base):
+    """A restorable copy of data that an upgrade dropped with ``--allow-data-loss``."""
+
+    __tablename__ = "tenon_archives"
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True, autoincrement=True)
+    app: Mapped[str] = mapped_column(sa.String(24), index=True)
+    object: Mapped[str] = mapped_column(sa.String(30))
+    field: Mapped[str | None] = mapped_column(sa.String(40))
+    table_name: Mapped[str] = mapped_column(sa.String(63), unique=True)
+    row_count: Mapped[int] = mapped_column(sa.Integer)
+    from_version: Mapped[str] = mapped_column(sa.String(64))
+    to_version: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime)
+
+
+metadata = Base.metadata
