@@ -64,6 +64,7 @@ class SchemaPlan:
     changes: list[Change]
     tables: dict[str, TableDiff]
     conditions: dict[str, dict[str, str]]
+    old_conditions: dict[str, dict[str, str]]
     duplicates: list[str] = field(default_factory=list)
 
     @property
@@ -204,7 +205,7 @@ def analyze(conn: Connection, old: AppDef | None, new: AppDef,
     """The plan to go from ``old`` to ``new``, checked against the data in ``conn``."""
     changes = plan_changes(old, new)
     plan = SchemaPlan(new.name, str(old.version) if old else None, str(new.version), changes, {},
-                      conditions)
+                      conditions, old_conditions)
     if old is None:
         return plan
     for change in changes:
@@ -324,7 +325,7 @@ def _alter_table(conn: Connection, ops: Operations, plan: SchemaPlan, old: AppDe
     if not changes and not diff.notes():
         return []
     old_obj, new_obj = old.object(name), new.object(name)
-    cur = _md_table(old, old_obj, {})  # conditions only matter to indexes, handled below
+    cur = _md_table(old, old_obj, plan.old_conditions)
     tname = cur.name
     archives = []
     for change in changes:
@@ -345,20 +346,23 @@ def _alter_table(conn: Connection, ops: Operations, plan: SchemaPlan, old: AppDe
         with ops.batch_alter_table(tname, copy_from=cur, recreate="auto") as batch:
             for cname, ctype in diff.drop_constraints:
                 batch.drop_constraint(cname, type_=ctype)
+            renamed = {c.field: c.old.name for c in changes
+                       if c.kind == RENAME_FIELD and c.old is not None}
+            retyped = {c.field for c in changes if c.kind == ALTER_FIELD and _needs_retype(c)}
+            want = _md_table(new, new_obj, plan.conditions)
             for change in changes:
-                if change.kind == RENAME_FIELD and change.old is not None:
-                    batch.alter_column(change.old.name, new_column_name=change.field)
+                fname = str(change.field)
+                if change.kind == RENAME_FIELD and fname not in retyped:
+                    batch.alter_column(renamed[fname], new_column_name=fname)
                 elif change.kind == DROP_FIELD:
-                    batch.drop_column(str(change.field))
-                elif change.kind == ADD_FIELD and change.new is not None:
-                    want = _md_table(new, new_obj, plan.conditions)
-                    batch.add_column(want.c[change.new.name].copy())
-                elif change.kind == ALTER_FIELD and change.old is not None and change.new is not None:
-                    if _needs_retype(change):
-                        want = _md_table(new, new_obj, plan.conditions)
-                        batch.alter_column(change.new.name, type_=want.c[change.new.name].type,
-                                           existing_type=cur.c[change.old.name].type,
-                                           postgresql_using="NULL")
+                    batch.drop_column(fname)
+                elif change.kind == ADD_FIELD:
+                    batch.add_column(want.c[fname].copy())
+                elif change.kind == ALTER_FIELD and fname in retyped:
+                    source = renamed.get(fname, fname)
+                    batch.alter_column(source, new_column_name=fname if source != fname else None,
+                                       type_=want.c[fname].type,
+                                       existing_type=cur.c[source].type, postgresql_using="NULL")
             for column in diff.add_columns:
                 batch.add_column(column)
             for cname in diff.drop_columns:
