@@ -142,8 +142,13 @@ def _table_diff(cur: sa.Table, want: sa.Table) -> TableDiff:
     diff.add_indexes = [i for i in want.indexes if have_ix.get(str(i.name)) != need_ix[str(i.name)]]
     system = {"deleted_at"}
     diff.drop_columns = [c for c in cur.c.keys() if c in system and c not in want.c]
-    diff.add_columns = [want.c[c].copy() for c in want.c.keys() if c in system and c not in cur.c]
+    diff.add_columns = [_fresh(want.c[c]) for c in want.c.keys() if c in system and c not in cur.c]
     return diff
+
+
+def _fresh(column: sa.Column[Any]) -> sa.Column[Any]:
+    """A detached copy of a nullable column (its keys are added as named constraints)."""
+    return sa.Column(column.name, column.type, nullable=True)
 
 
 def _count(conn: Connection, table: str, column: str | None = None) -> int:
@@ -357,7 +362,7 @@ def _alter_table(conn: Connection, ops: Operations, plan: SchemaPlan, old: AppDe
                 elif change.kind == DROP_FIELD:
                     batch.drop_column(fname)
                 elif change.kind == ADD_FIELD:
-                    batch.add_column(want.c[fname].copy())
+                    batch.add_column(_fresh(want.c[fname]))
                 elif change.kind == ALTER_FIELD and fname in retyped:
                     source = renamed.get(fname, fname)
                     batch.alter_column(source, new_column_name=fname if source != fname else None,

@@ -1,0 +1,1 @@
+"""The web layer: the Starlette app, JSON API and generated pages."""
