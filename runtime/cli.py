@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import sys
@@ -34,8 +35,11 @@ def _resolve_source(source: str) -> Path:
         path = catalog_dir() / name
         if not name or not path.is_dir():
             available = sorted(p.name for p in catalog_dir().iterdir() if p.is_dir())
-            raise TenonError(f"The catalog has no app {name!r} (available: "
-                             f"{', '.join(available) or 'none'})", code="NOT_FOUND", status=404)
+            raise TenonError(
+                f"The catalog has no app {name!r} (available: {', '.join(available) or 'none'})",
+                code="NOT_FOUND",
+                status=404,
+            )
         return path
     return Path(source)
 
@@ -65,10 +69,8 @@ def _sibling_resolver(path: Path, service: AppService | None) -> Any:
             for base in (path.resolve().parent, catalog_dir()):
                 candidate = base / name
                 if candidate.is_dir() and (candidate / "app.json").is_file():
-                    try:
+                    with contextlib.suppress(TenonError):
                         cache[name] = read_package(candidate).definition
-                    except TenonError:
-                        pass
                     break
         return cache[name]
 
@@ -79,12 +81,20 @@ def cmd_validate(args: argparse.Namespace, settings: Settings, out: TextIO) -> i
     path = _resolve_source(args.path)
     package = read_package(path)
     service = AppService(_engine(settings)) if args.installed else None
-    issues = [package.locate(i) for i in definition_issues(
-        package.definition, _sibling_resolver(path, service))]
+    issues = [
+        package.locate(i)
+        for i in definition_issues(package.definition, _sibling_resolver(path, service))
+    ]
     name = package.definition.get("name", package.origin)
     if args.json:
-        print(json.dumps({"valid": not issues, "errors": [i.as_dict() for i in issues]},
-                         indent=2, ensure_ascii=False), file=out)
+        print(
+            json.dumps(
+                {"valid": not issues, "errors": [i.as_dict() for i in issues]},
+                indent=2,
+                ensure_ascii=False,
+            ),
+            file=out,
+        )
     elif issues:
         print(f"{name}: {len(issues)} problem(s)", file=out)
         _print_issues(issues, out)
@@ -96,8 +106,9 @@ def cmd_validate(args: argparse.Namespace, settings: Settings, out: TextIO) -> i
 def cmd_install(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     package: Package = read_package(_resolve_source(args.source))
     service = AppService(_engine(settings))
-    result = service.install(package, actor=args.actor, dry_run=args.dry_run,
-                             allow_data_loss=args.allow_data_loss)
+    result = service.install(
+        package, actor=args.actor, dry_run=args.dry_run, allow_data_loss=args.allow_data_loss
+    )
     if args.json:
         print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False, default=str), file=out)
         return 0
@@ -114,8 +125,10 @@ def cmd_install(args: argparse.Namespace, settings: Settings, out: TextIO) -> in
     print(messages[result.status], file=out)
     for archive in result.archives:
         what = archive["object"] + (f".{archive['field']}" if archive["field"] else "")
-        print(f"kept a copy of {what} ({archive['row_count']} rows) in table "
-              f"{archive['table_name']}", file=out)
+        print(
+            f"kept a copy of {what} ({archive['row_count']} rows) in table {archive['table_name']}",
+            file=out,
+        )
     return 0
 
 
@@ -129,15 +142,24 @@ def cmd_export(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
 def cmd_apps(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     apps = AppService(_engine(settings)).installed()
     if args.json:
-        rows = [{"name": a.name, "version": a.version, "package_hash": a.package_hash,
-                 "installed_by": a.installed_by, "installed_at": a.installed_at.isoformat()}
-                for a in apps]
+        rows = [
+            {
+                "name": a.name,
+                "version": a.version,
+                "package_hash": a.package_hash,
+                "installed_by": a.installed_by,
+                "installed_at": a.installed_at.isoformat(),
+            }
+            for a in apps
+        ]
         print(json.dumps(rows, indent=2), file=out)
     elif not apps:
         print("no apps installed", file=out)
     for a in [] if args.json else apps:
-        print(f"{a.name:<24} {a.version:<12} {a.installed_at:%Y-%m-%d %H:%M}  {a.installed_by}",
-              file=out)
+        print(
+            f"{a.name:<24} {a.version:<12} {a.installed_at:%Y-%m-%d %H:%M}  {a.installed_by}",
+            file=out,
+        )
     return 0
 
 
@@ -146,9 +168,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 
     from runtime.web.app import create_app
 
-    print(f"Tenon on http://{args.host}:{args.port} (database: "
-          f"{make_engine(settings.database_url).url.render_as_string(hide_password=True)})",
-          file=out)
+    print(
+        f"Tenon on http://{args.host}:{args.port} (database: "
+        f"{make_engine(settings.database_url).url.render_as_string(hide_password=True)})",
+        file=out,
+    )
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
     return 0
 
@@ -165,17 +189,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a package; exit 1 listing every problem")
     p.add_argument("path", help="a package folder, .zip or .json, or catalog:NAME")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--installed", action="store_true",
-                   help="also resolve required apps from the database's installed apps")
+    p.add_argument(
+        "--installed",
+        action="store_true",
+        help="also resolve required apps from the database's installed apps",
+    )
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("install", help="install or upgrade an app")
     p.add_argument("source", help="a package folder, .zip or .json, or catalog:NAME")
     p.add_argument("--dry-run", action="store_true", help="print the change plan only")
-    p.add_argument("--allow-data-loss", action="store_true",
-                   help="allow dropping fields or objects that hold data (a copy is kept)")
-    p.add_argument("--as", dest="actor", default=f"cli:{getpass.getuser()}",
-                   help="who is recorded as installer")
+    p.add_argument(
+        "--allow-data-loss",
+        action="store_true",
+        help="allow dropping fields or objects that hold data (a copy is kept)",
+    )
+    p.add_argument(
+        "--as",
+        dest="actor",
+        default=f"cli:{getpass.getuser()}",
+        help="who is recorded as installer",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_install)
 
@@ -190,8 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
-         settings: Settings | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, out: TextIO | None = None, settings: Settings | None = None
+) -> int:
     stream = out or sys.stdout
     args = build_parser().parse_args(argv)
     try:

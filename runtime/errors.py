@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class ValidationFailed(TenonError):
     status: int = 422
 
     @classmethod
-    def from_issues(cls, what: str, issues: Iterable[Issue]) -> ValidationFailed:
+    def from_issues(cls, what: str, issues: Iterable[Issue]) -> Self:
         found = list(issues)
         noun = "problem" if len(found) == 1 else "problems"
         return cls(f"{what}: {len(found)} {noun} found", found)

@@ -27,8 +27,12 @@ PEOPLE_V1: dict[str, Any] = {
             "fields": [
                 {"name": "code", "type": "text", "unique": True, "required": True},
                 {"name": "name", "type": "text", "required": True},
-                {"name": "parent", "type": "reference", "to": "department",
-                 "related_name": "children"},
+                {
+                    "name": "parent",
+                    "type": "reference",
+                    "to": "department",
+                    "related_name": "children",
+                },
             ],
         },
         {
@@ -36,12 +40,20 @@ PEOPLE_V1: dict[str, Any] = {
             "fields": [
                 {"name": "employee_no", "type": "text", "unique": True, "required": True},
                 {"name": "name", "type": "text", "required": True},
-                {"name": "department", "type": "reference", "to": "department",
-                 "related_name": "employees"},
+                {
+                    "name": "department",
+                    "type": "reference",
+                    "to": "department",
+                    "related_name": "employees",
+                },
                 {"name": "salary", "type": "currency", "sensitivity": "compensation"},
                 {"name": "grade", "type": "text"},
-                {"name": "status", "type": "select", "options": ["active", "leaver"],
-                 "default": "active"},
+                {
+                    "name": "status",
+                    "type": "select",
+                    "options": ["active", "leaver"],
+                    "default": "active",
+                },
                 {"name": "hired", "type": "date"},
                 {"name": "tags", "type": "multi_select", "options": ["remote", "key_talent"]},
                 {"name": "notes", "type": "long_text"},
@@ -72,8 +84,9 @@ def table(defn: dict[str, Any], object_name: str) -> sa.Table:
     return build_table(sa.MetaData(), app, app.object(object_name), conditions)
 
 
-def insert(engine: Engine, defn: dict[str, Any], object_name: str,
-           rows: list[dict[str, Any]]) -> list[int]:
+def insert(
+    engine: Engine, defn: dict[str, Any], object_name: str, rows: list[dict[str, Any]]
+) -> list[int]:
     t = table(defn, object_name)
     ids = []
     with engine.begin() as conn:
@@ -92,13 +105,38 @@ def select_all(engine: Engine, defn: dict[str, Any], object_name: str) -> list[d
 def seed_people(engine: Engine, defn: dict[str, Any] | None = None) -> dict[str, list[int]]:
     defn = defn or people()
     deps = insert(engine, defn, "department", [{"code": "D-RD", "name": "R&D"}])
-    emps = insert(engine, defn, "employee", [
-        {"employee_no": "E1", "name": "Ada", "department": deps[0], "salary": "23000.50",
-         "grade": "12", "status": "active", "hired": datetime(2020, 3, 1).date()},
-        {"employee_no": "E2", "name": "Bo", "department": deps[0], "salary": "18000",
-         "grade": "N/A", "status": "active"},
-        {"employee_no": "E3", "name": "Cy", "department": deps[0], "salary": None,
-         "grade": " 7 ", "status": "leaver", "tags": ["remote"]},
-        {"employee_no": "E4", "name": "Di", "department": deps[0], "grade": "unknown"},
-    ])
+    emps = insert(
+        engine,
+        defn,
+        "employee",
+        [
+            {
+                "employee_no": "E1",
+                "name": "Ada",
+                "department": deps[0],
+                "salary": "23000.50",
+                "grade": "12",
+                "status": "active",
+                "hired": datetime(2020, 3, 1).date(),
+            },
+            {
+                "employee_no": "E2",
+                "name": "Bo",
+                "department": deps[0],
+                "salary": "18000",
+                "grade": "N/A",
+                "status": "active",
+            },
+            {
+                "employee_no": "E3",
+                "name": "Cy",
+                "department": deps[0],
+                "salary": None,
+                "grade": " 7 ",
+                "status": "leaver",
+                "tags": ["remote"],
+            },
+            {"employee_no": "E4", "name": "Di", "department": deps[0], "grade": "unknown"},
+        ],
+    )
     return {"department": deps, "employee": emps}

@@ -101,12 +101,14 @@ def schema_dump(engine: Engine) -> str:
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             rows = conn.exec_driver_sql(
-                "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name").all()
+                "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+            ).all()
         else:
             rows = conn.exec_driver_sql(
                 """
                 SELECT 'column', c.table_name, c.column_name,
-                       c.data_type || coalesce('(' || c.numeric_precision || ',' || c.numeric_scale || ')', '')
+                       c.data_type
+                       || coalesce('(' || c.numeric_precision || ',' || c.numeric_scale || ')', '')
                        || ' ' || c.is_nullable || ' ' || coalesce(c.column_default, '')
                 FROM information_schema.columns c WHERE c.table_schema = current_schema()
                 UNION ALL
@@ -117,9 +119,11 @@ def schema_dump(engine: Engine) -> str:
                 SELECT 'index', tablename, indexname, indexdef FROM pg_indexes
                 WHERE schemaname = current_schema()
                 ORDER BY 1, 2, 3
-                """).all()
+                """
+            ).all()
         registry = []
         for table in ("tenon_apps", "tenon_app_versions", "tenon_archives"):
-            registry += [(table, *r) for r in conn.exec_driver_sql(
-                f"SELECT * FROM {table} ORDER BY 1").all()]
+            registry += [
+                (table, *r) for r in conn.exec_driver_sql(f"SELECT * FROM {table} ORDER BY 1").all()
+            ]
     return "\n".join(map(repr, rows + registry))

@@ -23,14 +23,22 @@ def test_install_creates_typed_tables_with_keys(engine: Engine, install: Install
     assert result.status == "installed"
     inspector = sa.inspect(engine)
     columns = {c["name"]: c for c in inspector.get_columns("app_people__employee")}
-    assert list(columns)[:6] == ["id", "version", "created_at", "created_by", "updated_at",
-                                 "updated_by"]
+    assert list(columns)[:6] == [
+        "id",
+        "version",
+        "created_at",
+        "created_by",
+        "updated_at",
+        "updated_by",
+    ]
     assert isinstance(columns["salary"]["type"], sa.Numeric)
     assert (columns["salary"]["type"].precision, columns["salary"]["type"].scale) == (14, 2)
     assert isinstance(columns["hired"]["type"], sa.Date)
     assert isinstance(columns["employee_no"]["type"], sa.Text)
-    fks = {fk["constrained_columns"][0]: fk["referred_table"]
-           for fk in inspector.get_foreign_keys("app_people__employee")}
+    fks = {
+        fk["constrained_columns"][0]: fk["referred_table"]
+        for fk in inspector.get_foreign_keys("app_people__employee")
+    }
     assert fks["department"] == "app_people__department"
     assert fks["created_by"] == "tenon_users"
     indexed = {tuple(i["column_names"]) for i in inspector.get_indexes("app_people__employee")}
@@ -40,12 +48,14 @@ def test_install_creates_typed_tables_with_keys(engine: Engine, install: Install
     with pytest.raises(sa.exc.IntegrityError):
         insert(engine, people(), "employee", [{"employee_no": "E1", "name": "dup"}])
     with pytest.raises(sa.exc.IntegrityError):
-        insert(engine, people(), "employee", [{"employee_no": "E9", "name": "x",
-                                              "department": 999}])
+        insert(
+            engine, people(), "employee", [{"employee_no": "E9", "name": "x", "department": 999}]
+        )
 
 
-def test_registry_records_version_hash_and_installer(service: AppService,
-                                                     install: Installer) -> None:
+def test_registry_records_version_hash_and_installer(
+    service: AppService, install: Installer
+) -> None:
     install(people(), actor="alice")
     [app] = service.installed()
     assert (app.name, app.version, app.installed_by) == ("people", "1.0.0", "alice")
@@ -53,7 +63,9 @@ def test_registry_records_version_hash_and_installer(service: AppService,
     install(people("1.1.0"), actor="bob")
     history = service.history("people")
     assert [(h["version"], h["previous_version"], h["installed_by"]) for h in history] == [
-        ("1.0.0", None, "alice"), ("1.1.0", "1.0.0", "bob")]
+        ("1.0.0", None, "alice"),
+        ("1.1.0", "1.0.0", "bob"),
+    ]
 
 
 def test_reinstalling_the_same_version_is_a_no_op(install: Installer, engine: Engine) -> None:
@@ -76,7 +88,8 @@ def test_same_version_with_other_content_and_downgrades_are_refused(install: Ins
 
 
 def test_export_then_install_gives_the_same_definition(
-        service: AppService, install: Installer, engine: Engine, tmp_path: object) -> None:
+    service: AppService, install: Installer, engine: Engine, tmp_path: object
+) -> None:
     original = people()
     install(original)
     exported = service.export("people")
@@ -88,7 +101,8 @@ def test_export_then_install_gives_the_same_definition(
 
 
 def test_upgrade_adding_and_renaming_fields_keeps_every_row(
-        engine: Engine, install: Installer) -> None:
+    engine: Engine, install: Installer
+) -> None:
     install(people())
     seed_people(engine)
     before = select_all(engine, people(), "employee")
@@ -108,14 +122,16 @@ def test_upgrade_adding_and_renaming_fields_keeps_every_row(
     for old, new in zip(before, after, strict=False):
         assert new["comments"] == old["notes"]
         assert new["email"] is None
-        assert {k: v for k, v in new.items() if k not in ("comments", "email")} == \
-               {k: v for k, v in old.items() if k != "notes"}
+        assert {k: v for k, v in new.items() if k not in ("comments", "email")} == {
+            k: v for k, v in old.items() if k != "notes"
+        }
     assert after[-1]["comments"] == "kept"
     assert [d["title"] for d in select_all(engine, v2, "department")] == ["R&D"]
 
 
 def test_text_to_integer_is_refused_with_the_offending_ids(
-        engine: Engine, install: Installer) -> None:
+    engine: Engine, install: Installer
+) -> None:
     install(people())
     ids = seed_people(engine)["employee"]
     before = schema_dump(engine)
@@ -178,13 +194,15 @@ def test_decimal_rescale_keeps_exact_values(engine: Engine, install: Installer) 
 
 
 def test_dropping_a_field_with_data_needs_consent_and_keeps_a_copy(
-        engine: Engine, install: Installer, service: AppService) -> None:
+    engine: Engine, install: Installer, service: AppService
+) -> None:
     install(people())
     ids = seed_people(engine)["employee"]
     before = schema_dump(engine)
     v2 = people("2.0.0")
-    obj(v2, "employee")["fields"] = [f for f in obj(v2, "employee")["fields"]
-                                     if f["name"] != "grade"]
+    obj(v2, "employee")["fields"] = [
+        f for f in obj(v2, "employee")["fields"] if f["name"] != "grade"
+    ]
     with pytest.raises(DataLossRefused) as refused:
         install(v2)
     assert "employee.grade" in refused.value.details[0].message
@@ -192,17 +210,23 @@ def test_dropping_a_field_with_data_needs_consent_and_keeps_a_copy(
     assert schema_dump(engine) == before
     result = install(v2, allow_data_loss=True)
     [archive] = result.archives
-    assert "grade" not in {c["name"] for c in sa.inspect(engine).get_columns("app_people__employee")}
+    assert "grade" not in {
+        c["name"] for c in sa.inspect(engine).get_columns("app_people__employee")
+    }
     with engine.connect() as conn:
-        kept = conn.execute(sa.text(f'SELECT record_id, value FROM "{archive["table_name"]}" '
-                                    "ORDER BY record_id")).all()
-        registry = conn.execute(sa.text("SELECT object, field, row_count FROM tenon_archives")).all()
+        kept = conn.execute(
+            sa.text(f'SELECT record_id, value FROM "{archive["table_name"]}" ORDER BY record_id')
+        ).all()
+        registry = conn.execute(
+            sa.text("SELECT object, field, row_count FROM tenon_archives")
+        ).all()
     assert [tuple(r) for r in kept] == list(zip(ids, ["12", "N/A", " 7 ", "unknown"], strict=True))
     assert [tuple(r) for r in registry] == [("employee", "grade", 4)]
 
 
 def test_dropping_an_empty_field_or_object_needs_no_consent(
-        engine: Engine, install: Installer) -> None:
+    engine: Engine, install: Installer
+) -> None:
     install(people())
     v2 = people("2.0.0")
     v2["objects"] = [obj(v2, "department")]
@@ -226,11 +250,17 @@ def test_dropping_an_object_with_rows_archives_it(engine: Engine, install: Insta
     result = install(v2, allow_data_loss=True)
     [archive] = result.archives
     with engine.connect() as conn:
-        names = conn.execute(sa.text(f'SELECT name FROM "{archive["table_name"]}" ORDER BY id')).scalars().all()
+        names = (
+            conn.execute(sa.text(f'SELECT name FROM "{archive["table_name"]}" ORDER BY id'))
+            .scalars()
+            .all()
+        )
     assert names == ["Ada", "Bo", "Cy", "Di"]
 
 
-def test_new_unique_constraint_over_duplicates_is_refused(engine: Engine, install: Installer) -> None:
+def test_new_unique_constraint_over_duplicates_is_refused(
+    engine: Engine, install: Installer
+) -> None:
     install(people())
     seed_people(engine)
     v2 = people("1.1.0")
@@ -242,17 +272,28 @@ def test_new_unique_constraint_over_duplicates_is_refused(engine: Engine, instal
 
 
 def test_conditional_unique_constraint_is_enforced_by_the_database(
-        engine: Engine, install: Installer) -> None:
+    engine: Engine, install: Installer
+) -> None:
     v1 = people()
-    obj(v1, "employee")["constraints"] = [{
-        "name": "one_active_name", "type": "unique", "fields": ["name"],
-        "where": 'status <> "leaver"'}]
+    obj(v1, "employee")["constraints"] = [
+        {
+            "name": "one_active_name",
+            "type": "unique",
+            "fields": ["name"],
+            "where": 'status <> "leaver"',
+        }
+    ]
     install(v1)
-    insert(engine, v1, "employee", [
-        {"employee_no": "A1", "name": "Sam", "status": "leaver"},
-        {"employee_no": "A2", "name": "Sam", "status": "leaver"},
-        {"employee_no": "A3", "name": "Sam", "status": "active"},
-    ])
+    insert(
+        engine,
+        v1,
+        "employee",
+        [
+            {"employee_no": "A1", "name": "Sam", "status": "leaver"},
+            {"employee_no": "A2", "name": "Sam", "status": "leaver"},
+            {"employee_no": "A3", "name": "Sam", "status": "active"},
+        ],
+    )
     with pytest.raises(sa.exc.IntegrityError):
         insert(engine, v1, "employee", [{"employee_no": "A4", "name": "Sam", "status": "active"}])
     with pytest.raises(sa.exc.IntegrityError):  # blank status is "not leaver" too
@@ -260,7 +301,8 @@ def test_conditional_unique_constraint_is_enforced_by_the_database(
 
 
 def test_a_failure_mid_upgrade_leaves_schema_and_registry_untouched(
-        engine: Engine, install: Installer, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine: Engine, install: Installer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     install(people())
     seed_people(engine)
     with engine.begin() as conn:
@@ -286,8 +328,8 @@ def test_a_failure_mid_upgrade_leaves_schema_and_registry_untouched(
 
 
 def test_a_failure_during_first_install_leaves_no_table(
-        engine: Engine, install: Installer, service: AppService,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    engine: Engine, install: Installer, service: AppService, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = schema_dump(engine)
 
     def fail(*args: object, **kwargs: object) -> None:
@@ -309,31 +351,51 @@ def test_dry_run_changes_nothing(engine: Engine, install: Installer) -> None:
     result = install(v2, dry_run=True)
     assert result.status == "dry_run"
     assert result.plan is not None
-    assert result.plan.lines() == ["Upgrade people 1.0.0 → 1.1.0", "  add field employee.email: email"]
+    assert result.plan.lines() == [
+        "Upgrade people 1.0.0 → 1.1.0",
+        "  add field employee.email: email",
+    ]
     assert schema_dump(engine) == before
 
 
 CORE = {
-    "name": "core", "version": "1.0.0", "title": "Core",
+    "name": "core",
+    "version": "1.0.0",
+    "title": "Core",
     "roles": [{"name": "hr_admin"}],
     "objects": [{"name": "employee", "fields": [{"name": "name", "type": "text"}]}],
 }
 REVIEW = {
-    "name": "review", "version": "1.0.0", "title": "Review",
+    "name": "review",
+    "version": "1.0.0",
+    "title": "Review",
     "requires": {"core": "^1.0"},
-    "objects": [{"name": "case", "fields": [
-        {"name": "employee", "type": "reference", "to": "core.employee", "required": True,
-         "related_name": "review_cases"}]}],
+    "objects": [
+        {
+            "name": "case",
+            "fields": [
+                {
+                    "name": "employee",
+                    "type": "reference",
+                    "to": "core.employee",
+                    "required": True,
+                    "related_name": "review_cases",
+                }
+            ],
+        }
+    ],
     "permissions": [{"role": "core.hr_admin", "object": "case", "actions": ["read"]}],
 }
 
 
 def test_required_apps_must_be_installed_first_and_links_cross_apps(
-        engine: Engine, install: Installer) -> None:
+    engine: Engine, install: Installer
+) -> None:
     with pytest.raises(ValidationFailed) as missing:
         install(REVIEW)
     assert [(d.path, d.code) for d in missing.value.details] == [
-        ("/requires/core", "MISSING_DEPENDENCY")]
+        ("/requires/core", "MISSING_DEPENDENCY")
+    ]
     install(CORE)
     install(REVIEW)
     fks = sa.inspect(engine).get_foreign_keys("app_review__case")

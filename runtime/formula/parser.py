@@ -15,6 +15,7 @@ case-insensitive and kept upper-case. Positions are 0-based character offsets.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -120,31 +121,33 @@ class _Parser:
             found = "the end of the formula" if kind == "end" else repr(text)
             raise FormulaSyntaxError(f"expected {value!r} but found {found}", pos)
 
-    def binary(self, ops: tuple[str, ...], operand: str) -> Node:
-        left = getattr(self, operand)()
+    def binary(self, ops: tuple[str, ...], operand: Callable[[], Node]) -> Node:
+        left = operand()
         while self.peek()[0] == "op" and self.peek()[1] in ops:
             _, op, pos = self.take()
-            right = getattr(self, operand)()
+            right = operand()
             left = Binary(op, left, right, pos)
         return left
 
     def condition(self) -> Node:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise FormulaSyntaxError(f"the formula nests deeper than {MAX_DEPTH} levels", self.peek()[2])
+            raise FormulaSyntaxError(
+                f"the formula nests deeper than {MAX_DEPTH} levels", self.peek()[2]
+            )
         try:
-            return self.binary(COMPARISONS, "concat")
+            return self.binary(COMPARISONS, self.concat)
         finally:
             self.depth -= 1
 
     def concat(self) -> Node:
-        return self.binary(("&",), "additive")
+        return self.binary(("&",), self.additive)
 
     def additive(self) -> Node:
-        return self.binary(("+", "-"), "term")
+        return self.binary(("+", "-"), self.term)
 
     def term(self) -> Node:
-        return self.binary(("*", "/"), "unary")
+        return self.binary(("*", "/"), self.unary)
 
     def unary(self) -> Node:
         kind, text, pos = self.peek()

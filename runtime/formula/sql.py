@@ -60,7 +60,9 @@ def _compile(node: Node, columns: Mapping[str, str], dialect: str) -> str:
         right = _operand(node.right, columns, dialect)
         op = "<>" if node.op == "<>" else node.op
         if node.op == "<>":
-            nullable = [s for s, n in ((left, node.left), (right, node.right)) if isinstance(n, Name)]
+            nullable = [
+                s for s, n in ((left, node.left), (right, node.right)) if isinstance(n, Name)
+            ]
             blank = " OR ".join(f"{s} IS NULL" for s in nullable)
             return f"({blank} OR {left} <> {right})" if blank else f"({left} <> {right})"
         return f"({left} {op} {right})"
@@ -72,7 +74,9 @@ def _compile(node: Node, columns: Mapping[str, str], dialect: str) -> str:
             return f"(NOT {_compile(node.args[0], columns, dialect)})"
         if node.name == "ISBLANK" and len(node.args) == 1 and isinstance(node.args[0], Name):
             return f"({_column(node.args[0], columns)} IS NULL)"
-        raise FormulaSyntaxError(f"{node.name}() cannot be used in a constraint condition", node.pos)
+        raise FormulaSyntaxError(
+            f"{node.name}() cannot be used in a constraint condition", node.pos
+        )
     if isinstance(node, Name):
         column = _column(node, columns)
         if columns[node.path[0]] != "boolean":

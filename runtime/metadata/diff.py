@@ -51,17 +51,23 @@ class Change:
             ADD_FIELD: f"add field {what}",
             DROP_FIELD: f"drop field {what}",
             RENAME_FIELD: f"rename field {self.object}.{self.old.name if self.old else '?'} "
-                          f"to {self.field} (data kept)",
+            f"to {self.field} (data kept)",
             ALTER_FIELD: f"change field {what}",
         }[self.kind]
         if self.note:
             text += f": {self.note}"
         if self.kind in (DROP_OBJECT, DROP_FIELD):
-            text += f" ({self.rows_affected} row(s) hold data)" if self.rows_affected else " (no data)"
+            text += (
+                f" ({self.rows_affected} row(s) hold data)" if self.rows_affected else " (no data)"
+            )
         return text
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "object": self.object, "description": self.describe()}
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "object": self.object,
+            "description": self.describe(),
+        }
         if self.field:
             out["field"] = self.field
         if self.old is not None and self.kind == RENAME_FIELD:
@@ -80,7 +86,9 @@ def _type_note(old: FieldDef, new: FieldDef) -> str | None:
     if old.type != new.type:
         return f"type {old.type} → {new.type}"
     if old.storage == "decimal" and old.decimal_shape != new.decimal_shape:
-        return "precision/scale {}→{}".format(*[",".join(map(str, s)) for s in (old.decimal_shape, new.decimal_shape)])
+        return "precision/scale {}→{}".format(
+            *[",".join(map(str, s)) for s in (old.decimal_shape, new.decimal_shape)]
+        )
     if old.storage == "reference" and old.target != new.target:
         return f"target {old.target} → {new.target}"
     if old.storage == "reference" and old.on_delete != new.on_delete:
@@ -112,11 +120,22 @@ def _object_changes(old: ObjectDef, new: ObjectDef) -> list[Change]:
                 changes.append(Change(ADD_FIELD, new.name, nf.name, None, nf, nf.type))
             continue
         if of.stored and not nf.stored:
-            changes.append(Change(DROP_FIELD, new.name, of.name, of, None,
-                                  f"becomes a computed {nf.type} field"))
+            changes.append(
+                Change(
+                    DROP_FIELD, new.name, of.name, of, None, f"becomes a computed {nf.type} field"
+                )
+            )
         elif nf.stored and not of.stored:
-            changes.append(Change(ADD_FIELD, new.name, nf.name, None, nf,
-                                  f"{nf.type}, was a computed {of.type} field"))
+            changes.append(
+                Change(
+                    ADD_FIELD,
+                    new.name,
+                    nf.name,
+                    None,
+                    nf,
+                    f"{nf.type}, was a computed {of.type} field",
+                )
+            )
         elif nf.stored:
             note = _type_note(of, nf)
             if note:

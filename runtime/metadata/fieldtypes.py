@@ -19,8 +19,19 @@ from typing import Any
 Coerce = Callable[[Any, Mapping[str, Any]], Any]
 
 COMMON_KEYS = frozenset(
-    {"name", "type", "label", "help", "required", "unique", "index", "default", "sensitivity",
-     "renamed_from", "system"}
+    {
+        "name",
+        "type",
+        "label",
+        "help",
+        "required",
+        "unique",
+        "index",
+        "default",
+        "sensitivity",
+        "renamed_from",
+        "system",
+    }
 )
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -151,7 +162,7 @@ def _decimal(value: Any, field: Mapping[str, Any]) -> Decimal:
 
 
 def _bounds(value: Decimal, field: Mapping[str, Any]) -> None:
-    for key, ok in (("min", lambda b: value >= b), ("max", lambda b: value <= b)):
+    for key in ("min", "max"):
         bound = field.get(key)
         if bound is None or isinstance(bound, bool):
             continue
@@ -159,7 +170,7 @@ def _bounds(value: Decimal, field: Mapping[str, Any]) -> None:
             limit = Decimal(str(bound))
         except InvalidOperation:
             continue
-        if not ok(limit):
+        if (value < limit) if key == "min" else (value > limit):
             word = "less" if key == "min" else "more"
             raise CoerceError(f"is {word} than the {key}imum {bound}")
 
@@ -261,48 +272,117 @@ FIELD_TYPES: dict[str, FieldType] = {
     for t in [
         FieldType("text", "text", "One line of text.", _TEXT_KEYS, coerce=_text),
         FieldType("long_text", "text", "Several lines of plain text.", _TEXT_KEYS, coerce=_text),
-        FieldType("rich_text", "text", "Formatted text (sanitised HTML).",
-                  frozenset({"max_length"}), coerce=_text),
-        FieldType("integer", "integer", "A whole number (64-bit).", _NUMBER_KEYS,
-                  coerce=_integer),
-        FieldType("decimal", "decimal", "An exact decimal number; `precision` digits in all, "
-                  "`scale` after the point (default 18, 4).", _DECIMAL_KEYS, coerce=_decimal),
-        FieldType("currency", "decimal", "Money: an exact decimal (default 14, 2) with an "
-                  "ISO 4217 `currency`.", _DECIMAL_KEYS | {"currency"}, coerce=_decimal),
-        FieldType("percent", "decimal", "A fraction shown as a percentage: 0.10 is 10 % "
-                  "(default 9, 4).", _DECIMAL_KEYS, coerce=_decimal),
+        FieldType(
+            "rich_text",
+            "text",
+            "Formatted text (sanitised HTML).",
+            frozenset({"max_length"}),
+            coerce=_text,
+        ),
+        FieldType("integer", "integer", "A whole number (64-bit).", _NUMBER_KEYS, coerce=_integer),
+        FieldType(
+            "decimal",
+            "decimal",
+            "An exact decimal number; `precision` digits in all, "
+            "`scale` after the point (default 18, 4).",
+            _DECIMAL_KEYS,
+            coerce=_decimal,
+        ),
+        FieldType(
+            "currency",
+            "decimal",
+            "Money: an exact decimal (default 14, 2) with an ISO 4217 `currency`.",
+            _DECIMAL_KEYS | {"currency"},
+            coerce=_decimal,
+        ),
+        FieldType(
+            "percent",
+            "decimal",
+            "A fraction shown as a percentage: 0.10 is 10 % (default 9, 4).",
+            _DECIMAL_KEYS,
+            coerce=_decimal,
+        ),
         FieldType("boolean", "boolean", "True or false.", coerce=_boolean),
         FieldType("date", "date", "A calendar date (YYYY-MM-DD).", _NUMBER_KEYS, coerce=_date),
-        FieldType("datetime", "datetime", "A date and time of day (ISO 8601, UTC).",
-                  _NUMBER_KEYS, coerce=_datetime),
-        FieldType("select", "text", "One value out of `options`.", frozenset({"options"}),
-                  frozenset({"options"}), coerce=_select),
-        FieldType("multi_select", "json", "Any number of values out of `options`.",
-                  frozenset({"options"}), frozenset({"options"}), coerce=_multi_select),
-        FieldType("email", "text", "An e-mail address.", coerce=_pattern_text(_EMAIL, "e-mail address")),
-        FieldType("phone", "text", "A telephone number.", coerce=_pattern_text(_PHONE, "phone number")),
-        FieldType("url", "text", "A web address (http or https).",
-                  coerce=_pattern_text(_URL, "web address")),
-        FieldType("reference", "reference", "A link to one record of object `to` (this app's, "
-                  "or `app.object` of a required app). `related_name` names the reverse list "
-                  "on the target; `on_delete` is restrict (default), set_null or cascade.",
-                  frozenset({"to", "related_name", "on_delete"}), frozenset({"to"}),
-                  coerce=_record_id),
-        FieldType("user", "user", "A Tenon user (read and written as the username).",
-                  coerce=_record_id),
-        FieldType("attachment", "json", "Uploaded files.",
-                  frozenset({"multiple", "max_size_mb", "accept"}), coerce=_attachment),
+        FieldType(
+            "datetime",
+            "datetime",
+            "A date and time of day (ISO 8601, UTC).",
+            _NUMBER_KEYS,
+            coerce=_datetime,
+        ),
+        FieldType(
+            "select",
+            "text",
+            "One value out of `options`.",
+            frozenset({"options"}),
+            frozenset({"options"}),
+            coerce=_select,
+        ),
+        FieldType(
+            "multi_select",
+            "json",
+            "Any number of values out of `options`.",
+            frozenset({"options"}),
+            frozenset({"options"}),
+            coerce=_multi_select,
+        ),
+        FieldType(
+            "email", "text", "An e-mail address.", coerce=_pattern_text(_EMAIL, "e-mail address")
+        ),
+        FieldType(
+            "phone", "text", "A telephone number.", coerce=_pattern_text(_PHONE, "phone number")
+        ),
+        FieldType(
+            "url",
+            "text",
+            "A web address (http or https).",
+            coerce=_pattern_text(_URL, "web address"),
+        ),
+        FieldType(
+            "reference",
+            "reference",
+            "A link to one record of object `to` (this app's, "
+            "or `app.object` of a required app). `related_name` names the reverse list "
+            "on the target; `on_delete` is restrict (default), set_null or cascade.",
+            frozenset({"to", "related_name", "on_delete"}),
+            frozenset({"to"}),
+            coerce=_record_id,
+        ),
+        FieldType(
+            "user", "user", "A Tenon user (read and written as the username).", coerce=_record_id
+        ),
+        FieldType(
+            "attachment",
+            "json",
+            "Uploaded files.",
+            frozenset({"multiple", "max_size_mb", "accept"}),
+            coerce=_attachment,
+        ),
         FieldType("json", "json", "Any JSON value.", coerce=_json),
-        FieldType("auto_number", "text", "A number the runtime assigns from `pattern`, such "
-                  "as `PIP-{YYYY}-{####}`; unique.", frozenset({"pattern"}),
-                  frozenset({"pattern"}), coerce=_text),
-        FieldType("formula", None, "Computed from `formula` (read-only); `returns` is its "
-                  "type.", frozenset({"formula", "returns", "options", "to", "precision",
-                                      "scale", "currency"}), frozenset({"formula"})),
-        FieldType("rollup", None, "An aggregate over related rows, such as "
-                  "`SUM(lines.amount, eligible = TRUE)`; `returns` is its type.",
-                  frozenset({"formula", "returns", "precision", "scale", "currency"}),
-                  frozenset({"formula"})),
+        FieldType(
+            "auto_number",
+            "text",
+            "A number the runtime assigns from `pattern`, such as `PIP-{YYYY}-{####}`; unique.",
+            frozenset({"pattern"}),
+            frozenset({"pattern"}),
+            coerce=_text,
+        ),
+        FieldType(
+            "formula",
+            None,
+            "Computed from `formula` (read-only); `returns` is its type.",
+            frozenset({"formula", "returns", "options", "to", "precision", "scale", "currency"}),
+            frozenset({"formula"}),
+        ),
+        FieldType(
+            "rollup",
+            None,
+            "An aggregate over related rows, such as "
+            "`SUM(lines.amount, eligible = TRUE)`; `returns` is its type.",
+            frozenset({"formula", "returns", "precision", "scale", "currency"}),
+            frozenset({"formula"}),
+        ),
     ]
 }
 

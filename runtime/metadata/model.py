@@ -126,7 +126,7 @@ class ObjectDef:
 
     @property
     def soft_delete(self) -> bool:
-        return self.spec.get("delete", "hard") == "soft"
+        return bool(self.spec.get("delete", "hard") == "soft")
 
     @cached_property
     def by_name(self) -> dict[str, FieldDef]:
@@ -142,8 +142,11 @@ class ObjectDef:
     @property
     def indexes(self) -> tuple[IndexDef, ...]:
         """Declared indexes plus one per ``index: true`` field (unique fields get a constraint)."""
-        out = [IndexDef(f"f_{f.name}", (f.name,)) for f in self.stored_fields
-               if f.index and not f.unique]
+        out = [
+            IndexDef(f"f_{f.name}", (f.name,))
+            for f in self.stored_fields
+            if f.index and not f.unique
+        ]
         for i, spec in enumerate(self.spec.get("indexes") or []):
             name = spec.get("name") or f"i{i + 1}_" + "_".join(spec["fields"])
             out.append(IndexDef(str(name), tuple(spec["fields"])))

@@ -27,7 +27,14 @@ from typing import Any
 from runtime.errors import Issue, PackageError
 
 SECTIONS = (
-    "objects", "forms", "views", "workflows", "automations", "roles", "permissions", "dashboards",
+    "objects",
+    "forms",
+    "views",
+    "workflows",
+    "automations",
+    "roles",
+    "permissions",
+    "dashboards",
 )
 MANIFEST = "app.json"
 
@@ -60,25 +67,31 @@ class Package:
             return issue
         best = None
         for prefix, file, file_prefix in self.sources:
-            if issue.path == prefix or issue.path.startswith(prefix + "/") or prefix == "":
-                if best is None or len(prefix) > len(best[0]):
-                    best = (prefix, file, file_prefix)
+            inside = issue.path == prefix or issue.path.startswith(prefix + "/") or prefix == ""
+            if inside and (best is None or len(prefix) > len(best[0])):
+                best = (prefix, file, file_prefix)
         if best is None:
             return issue
         prefix, file, file_prefix = best
-        inner = file_prefix + issue.path[len(prefix):]
+        inner = file_prefix + issue.path[len(prefix) :]
         return Issue(issue.path, issue.message, issue.code, file, inner)
 
 
 def _fail(origin: str, message: str) -> PackageError:
-    return PackageError.from_issues(
-        f"Package {origin} cannot be read", [Issue("", message, "INVALID_PACKAGE")]
+    return PackageError(
+        f"Package {origin} cannot be read: {message}", [Issue("", message, "INVALID_PACKAGE")]
     )
 
 
 def _safe_name(name: str) -> str | None:
     """The normalised relative name of an archive member, or None when it is unsafe."""
-    if not name or "\\" in name or "\x00" in name or name.startswith("/") or ":" in name.split("/")[0]:
+    if (
+        not name
+        or "\\" in name
+        or "\x00" in name
+        or name.startswith("/")
+        or ":" in name.split("/")[0]
+    ):
         return None
     parts = [p for p in PurePosixPath(name).parts if p not in ("", ".")]
     if not parts or any(p == ".." for p in parts):
@@ -102,7 +115,9 @@ def _read_zip(data: bytes, origin: str, limits: Limits) -> dict[str, bytes]:
         for info in infos:
             name = _safe_name(info.filename)
             if name is None:
-                raise _fail(origin, f"the archive entry {info.filename!r} points outside the package")
+                raise _fail(
+                    origin, f"the archive entry {info.filename!r} points outside the package"
+                )
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
                 raise _fail(origin, f"the archive entry {name!r} is a symbolic link")
@@ -122,7 +137,9 @@ def _read_zip(data: bytes, origin: str, limits: Limits) -> dict[str, bytes]:
                 raise _fail(origin, f"{name} expands far beyond its compressed size (a zip bomb?)")
             total += len(content)
             if total > limits.total_bytes:
-                raise _fail(origin, f"the package expands to more than {limits.total_bytes // 1048576} MB")
+                raise _fail(
+                    origin, f"the package expands to more than {limits.total_bytes // 1048576} MB"
+                )
             files[name] = content
     return _strip_top_folder(files)
 
@@ -150,7 +167,7 @@ def _strip_top_folder(files: dict[str, bytes]) -> dict[str, bytes]:
     tops = {name.split("/", 1)[0] for name in files}
     if len(tops) == 1 and all("/" in name for name in files):
         top = tops.pop()
-        return {name[len(top) + 1:]: content for name, content in files.items()}
+        return {name[len(top) + 1 :]: content for name, content in files.items()}
     return files
 
 
@@ -178,7 +195,9 @@ def _read_dir(root: Path, limits: Limits) -> dict[str, bytes]:
                 raise _fail(origin, f"{rel} is larger than {limits.file_bytes // 1048576} MB")
             total += size
             if total > limits.total_bytes:
-                raise _fail(origin, f"the package is larger than {limits.total_bytes // 1048576} MB")
+                raise _fail(
+                    origin, f"the package is larger than {limits.total_bytes // 1048576} MB"
+                )
             files[rel] = path.read_bytes()
     return files
 
@@ -217,7 +236,9 @@ def _depth(value: Any, limit: int) -> bool:
     return True
 
 
-def parse_json(content: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, Issue | None]:
+def parse_json(
+    content: bytes, name: str, limits: Limits = DEFAULT_LIMITS
+) -> tuple[Any, Issue | None]:
     """Parse one JSON file strictly; returns (value, None) or (None, the problem)."""
     try:
         text = content.decode("utf-8-sig")
@@ -226,15 +247,25 @@ def parse_json(content: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> tu
     try:
         value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
     except _DuplicateKey as exc:
-        return None, Issue("", f"has the key {exc.args[0]!r} twice in one object", "INVALID_JSON", name, "")
+        return None, Issue(
+            "", f"has the key {exc.args[0]!r} twice in one object", "INVALID_JSON", name, ""
+        )
     except json.JSONDecodeError as exc:
-        return None, Issue("", f"is not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}", "INVALID_JSON", name, "")
+        return None, Issue(
+            "",
+            f"is not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}",
+            "INVALID_JSON",
+            name,
+            "",
+        )
     except RecursionError:
         return None, Issue("", "is nested too deeply", "INVALID_JSON", name, "")
     except ValueError as exc:
         return None, Issue("", f"is not valid JSON: {exc}", "INVALID_JSON", name, "")
     if not _depth(value, limits.json_depth):
-        return None, Issue("", f"is nested more than {limits.json_depth} levels deep", "INVALID_JSON", name, "")
+        return None, Issue(
+            "", f"is nested more than {limits.json_depth} levels deep", "INVALID_JSON", name, ""
+        )
     return value, None
 
 
@@ -254,7 +285,9 @@ def assemble(files: dict[str, bytes], origin: str, limits: Limits = DEFAULT_LIMI
     if problem:
         issues.append(problem)
     elif not isinstance(manifest, dict):
-        issues.append(Issue("", "must hold a JSON object (the app manifest)", "INVALID_JSON", MANIFEST, ""))
+        issues.append(
+            Issue("", "must hold a JSON object (the app manifest)", "INVALID_JSON", MANIFEST, "")
+        )
     definition: dict[str, Any] = manifest if isinstance(manifest, dict) else {}
     sources = [("", MANIFEST, "")]
     known = {MANIFEST}
@@ -268,7 +301,15 @@ def assemble(files: dict[str, bytes], origin: str, limits: Limits = DEFAULT_LIMI
             items = value if isinstance(value, list) else [value]
             target = definition.setdefault(section, [])
             if not isinstance(target, list):
-                issues.append(Issue(f"/{section}", f"must be a list, since {section}/ holds files", "INVALID", MANIFEST, f"/{section}"))
+                issues.append(
+                    Issue(
+                        f"/{section}",
+                        f"must be a list, since {section}/ holds files",
+                        "INVALID",
+                        MANIFEST,
+                        f"/{section}",
+                    )
+                )
                 continue
             for k, item in enumerate(items):
                 pointer_in_file = f"/{k}" if isinstance(value, list) else ""
@@ -276,8 +317,16 @@ def assemble(files: dict[str, bytes], origin: str, limits: Limits = DEFAULT_LIMI
                 target.append(item)
     for name in sorted(files):
         if name.endswith(".json") and name not in known:
-            issues.append(Issue("", "is a JSON file outside app.json and the section folders "
-                                f"({', '.join(s + '/' for s in SECTIONS)})", "UNKNOWN_FILE", name, ""))
+            issues.append(
+                Issue(
+                    "",
+                    "is a JSON file outside app.json and the section folders "
+                    f"({', '.join(s + '/' for s in SECTIONS)})",
+                    "UNKNOWN_FILE",
+                    name,
+                    "",
+                )
+            )
     if issues:
         raise PackageError.from_issues(f"Package {origin} cannot be read", issues)
     return Package(definition, origin, sources)
@@ -301,7 +350,9 @@ def read_package(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) 
     return read_package_bytes(p.read_bytes(), origin, limits)
 
 
-def read_package_bytes(data: bytes, origin: str = "upload", limits: Limits = DEFAULT_LIMITS) -> Package:
+def read_package_bytes(
+    data: bytes, origin: str = "upload", limits: Limits = DEFAULT_LIMITS
+) -> Package:
     """Read a package sent as bytes: a .zip archive, or one JSON document."""
     if data[:2] == b"PK":
         return assemble(_read_zip(data, origin, limits), origin, limits)

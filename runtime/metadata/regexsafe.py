@@ -9,12 +9,8 @@ matching linear in practice.
 from __future__ import annotations
 
 import re
+import re._parser as sre_parse  # type: ignore[import-not-found]  # Python 3.11+
 from typing import Any
-
-try:  # Python 3.11+
-    import re._parser as sre_parse
-except ImportError:  # pragma: no cover
-    import sre_parse  # type: ignore[no-redef]
 
 MAX_PATTERN = 200
 
@@ -23,18 +19,12 @@ def _contains_repeat_or_branch(items: Any) -> bool:
     for op, arg in items:
         name = str(op)
         if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-            if arg[1] > 1:
+            if arg[1] > 1 or _contains_repeat_or_branch(arg[2]):
                 return True
-            if _contains_repeat_or_branch(arg[2]):
-                return True
-        elif name == "BRANCH":
+            continue
+        inner = {"SUBPATTERN": -1, "ASSERT": 1, "ASSERT_NOT": 1}.get(name)
+        if name == "BRANCH" or (inner is not None and _contains_repeat_or_branch(arg[inner])):
             return True
-        elif name == "SUBPATTERN":
-            if _contains_repeat_or_branch(arg[-1]):
-                return True
-        elif name in ("ASSERT", "ASSERT_NOT"):
-            if _contains_repeat_or_branch(arg[1]):
-                return True
     return False
 
 
@@ -45,7 +35,10 @@ def _walk(items: Any) -> str | None:
             return "back-references are not allowed"
         if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
             if arg[1] > 1 and _contains_repeat_or_branch(arg[2]):
-                return "a repeated group that contains another repeat or an alternative can take exponential time"
+                return (
+                    "a repeated group that contains another repeat or an alternative "
+                    "can take exponential time"
+                )
             found = _walk(arg[2])
         elif name == "SUBPATTERN":
             found = _walk(arg[-1])

@@ -43,12 +43,14 @@ def _describe(value: Any) -> str:
 
 def _message(error: ValidationError) -> tuple[str, str]:
     """(pointer, sentence) for one jsonschema error."""
-    where = list(error.absolute_path)
+    where: list[Any] = list(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     kind = error.validator
     if kind == "additionalProperties":
         allowed = sorted(schema.get("properties", {}))
-        extras = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+        extras = (
+            sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+        )
         key = extras[0] if extras else "?"
         hint = difflib.get_close_matches(key, allowed, n=1)
         suffix = f" (did you mean {hint[0]!r}?)" if hint else f" (allowed: {', '.join(allowed)})"
@@ -57,7 +59,7 @@ def _message(error: ValidationError) -> tuple[str, str]:
         missing = str(error.message).split("'")[1] if "'" in str(error.message) else "?"
         return pointer(where), f"is missing the required key {missing!r}"
     if kind == "enum":
-        choices = [str(c) for c in error.validator_value]
+        choices = [str(c) for c in error.validator_value]  # type: ignore[union-attr]
         hint = difflib.get_close_matches(str(error.instance), choices, n=1)
         suffix = f" (did you mean {hint[0]!r}?)" if hint else ""
         return pointer(where), (
@@ -67,7 +69,7 @@ def _message(error: ValidationError) -> tuple[str, str]:
         expected = error.validator_value
         names = expected if isinstance(expected, list) else [expected]
         article = {"object": "an object", "array": "a list", "integer": "a whole number"}
-        wanted = " or ".join(article.get(n, f"a {n}") for n in names)
+        wanted = " or ".join(article.get(str(n), f"a {n}") for n in names)
         return pointer(where), f"must be {wanted}, not {_describe(error.instance)}"
     if kind in ("pattern", "anyOf", "maxLength") and schema.get("description"):
         return pointer(where), f"{_describe(error.instance)} {schema['description']}"
@@ -75,8 +77,16 @@ def _message(error: ValidationError) -> tuple[str, str]:
         described = _first_description(error)
         if described:
             return pointer(where), f"{_describe(error.instance)} {described}"
-    if kind in ("maxItems", "minItems", "maxLength", "minLength", "maximum", "minimum",
-                "maxProperties", "minProperties"):
+    if kind in (
+        "maxItems",
+        "minItems",
+        "maxLength",
+        "minLength",
+        "maximum",
+        "minimum",
+        "maxProperties",
+        "minProperties",
+    ):
         limits = {
             "maxItems": f"must have at most {error.validator_value} items",
             "minItems": f"must have at least {error.validator_value} item(s)",
@@ -104,7 +114,9 @@ def schema_issues(document: Any) -> list[Issue]:
     """Every place where ``document`` breaks the app-definition schema."""
     issues = []
     seen = set()
-    for error in sorted(_validator().iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
+    for error in sorted(
+        _validator().iter_errors(document), key=lambda e: list(map(str, e.absolute_path))
+    ):
         path, message = _message(error)
         if error.validator == "propertyNames":
             # report the offending key itself, not the object holding it

@@ -28,8 +28,9 @@ def _field_type(obj: Mapping[str, Any] | None, name: str) -> str | None:
     return None
 
 
-def _check_field(c: Checker, path: str, name: Any, obj: Mapping[str, Any] | None,
-                 extra: set[str] | None = None) -> None:
+def _check_field(
+    c: Checker, path: str, name: Any, obj: Mapping[str, Any] | None, extra: set[str] | None = None
+) -> None:
     """``name`` may be a field, a path through references (``employee.name``) or a system column."""
     if obj is None or not isinstance(name, str):
         return
@@ -37,8 +38,12 @@ def _check_field(c: Checker, path: str, name: Any, obj: Mapping[str, Any] | None
     known = _field_names(obj) | {"id", "created_at", "updated_at", "created_by", "updated_by"}
     known |= extra or set()
     if head not in known:
-        c.add(path, f"names field {head!r}, which object {obj.get('name')!r} does not have"
-                    f"{suggest(head, known)}", "UNRESOLVED")
+        c.add(
+            path,
+            f"names field {head!r}, which object {obj.get('name')!r} does not have"
+            f"{suggest(head, known)}",
+            "UNRESOLVED",
+        )
 
 
 def _roles(c: Checker) -> set[str]:
@@ -59,13 +64,20 @@ def _check_role(c: Checker, path: str, role: Any) -> None:
         if other is not None:
             theirs = {str(r.get("name")) for _, r in _dicts(other.get("roles"))}
             if name not in theirs:
-                c.add(path, f"names role {name!r}, which app {app!r} does not declare"
-                            f"{suggest(name, theirs)}", "UNRESOLVED")
+                c.add(
+                    path,
+                    f"names role {name!r}, which app {app!r} does not declare"
+                    f"{suggest(name, theirs)}",
+                    "UNRESOLVED",
+                )
         return
     known = _roles(c)
     if name not in known:
-        c.add(path, f"names role {name!r}, which this app does not declare{suggest(name, known)}",
-              "UNRESOLVED")
+        c.add(
+            path,
+            f"names role {name!r}, which this app does not declare{suggest(name, known)}",
+            "UNRESOLVED",
+        )
 
 
 def _local_object(c: Checker, path: str, name: Any) -> Mapping[str, Any] | None:
@@ -87,8 +99,12 @@ def check_forms(c: Checker) -> None:
             base = f"/forms/{i}/sections/{s}"
             children = section.get("children")
             if isinstance(children, str) and obj is not None and children not in relations:
-                c.add(f"{base}/children", f"{children!r} is not a relation of {obj.get('name')!r}"
-                                          f"{suggest(children, relations)}", "UNRESOLVED")
+                c.add(
+                    f"{base}/children",
+                    f"{children!r} is not a relation of {obj.get('name')!r}"
+                    f"{suggest(children, relations)}",
+                    "UNRESOLVED",
+                )
             for k, entry in enumerate(section.get("fields") or []):
                 name = entry.get("field") if isinstance(entry, dict) else entry
                 _check_field(c, f"{base}/fields/{k}", name, obj)
@@ -103,8 +119,11 @@ def _relations_of(c: Checker, obj: Mapping[str, Any] | None) -> set[str]:
     for _, other in _dicts(c.doc.get("objects")):
         for _, f in _dicts(other.get("fields")):
             to = f.get("to")
-            if isinstance(to, str) and (to if "." in to else f"{c.app}.{to}") == target \
-                    and isinstance(f.get("related_name"), str):
+            if (
+                isinstance(to, str)
+                and (to if "." in to else f"{c.app}.{to}") == target
+                and isinstance(f.get("related_name"), str)
+            ):
                 out.add(str(f["related_name"]))
     return out
 
@@ -129,7 +148,9 @@ def check_views(c: Checker) -> None:
         if kind == "calendar" and isinstance(view.get("field"), str) and obj is not None:
             ftype = _field_type(obj, view["field"])
             if ftype is not None and ftype not in ("date", "datetime"):
-                c.add(f"{base}/field", f"a calendar needs a date field; {view['field']!r} is {ftype}")
+                c.add(
+                    f"{base}/field", f"a calendar needs a date field; {view['field']!r} is {ftype}"
+                )
 
 
 def check_workflows(c: Checker) -> None:
@@ -142,16 +163,23 @@ def check_workflows(c: Checker) -> None:
         target = flow.get("object")
         if isinstance(target, str):
             if target in owners:
-                c.add(f"{base}/object", f"object {target!r} already has a workflow "
-                                        f"(/workflows/{owners[target]})", "DUPLICATE")
+                c.add(
+                    f"{base}/object",
+                    f"object {target!r} already has a workflow (/workflows/{owners[target]})",
+                    "DUPLICATE",
+                )
             owners.setdefault(target, i)
         states = _dicts(flow.get("states"))
         c.unique_names(states, f"{base}/states", "state")
         names = {str(s.get("name")) for _, s in states}
         initial = flow.get("initial")
         if isinstance(initial, str) and initial not in names:
-            c.add(f"{base}/initial", f"names state {initial!r}, which the workflow does not have"
-                                     f"{suggest(initial, names)}", "UNRESOLVED")
+            c.add(
+                f"{base}/initial",
+                f"names state {initial!r}, which the workflow does not have"
+                f"{suggest(initial, names)}",
+                "UNRESOLVED",
+            )
         for s, state in states:
             for key in ("editable_fields", "required_to_leave"):
                 for k, name in enumerate(state.get(key) or []):
@@ -160,12 +188,19 @@ def check_workflows(c: Checker) -> None:
             tbase = f"{base}/transitions/{t}"
             for k, state in enumerate(tr.get("from") or []):
                 if isinstance(state, str) and state not in names:
-                    c.add(f"{tbase}/from/{k}", f"names state {state!r}, which the workflow does "
-                                               f"not have{suggest(state, names)}", "UNRESOLVED")
+                    c.add(
+                        f"{tbase}/from/{k}",
+                        f"names state {state!r}, which the workflow does "
+                        f"not have{suggest(state, names)}",
+                        "UNRESOLVED",
+                    )
             to = tr.get("to")
             if isinstance(to, str) and to not in names:
-                c.add(f"{tbase}/to", f"names state {to!r}, which the workflow does not have"
-                                     f"{suggest(to, names)}", "UNRESOLVED")
+                c.add(
+                    f"{tbase}/to",
+                    f"names state {to!r}, which the workflow does not have{suggest(to, names)}",
+                    "UNRESOLVED",
+                )
             for k, role in enumerate(tr.get("roles") or []):
                 _check_role(c, f"{tbase}/roles/{k}", role)
             for k, name in enumerate(tr.get("required_fields") or []):
@@ -192,20 +227,29 @@ def check_permissions(c: Checker) -> None:
     c.unique_names(roles, "/roles", "role")
     for i, role in roles:
         if role.get("name") in BUILTIN_ROLES:
-            c.add(f"/roles/{i}/name", f"{role['name']!r} is a built-in role; do not declare it",
-                  "RESERVED")
+            c.add(
+                f"/roles/{i}/name",
+                f"{role['name']!r} is a built-in role; do not declare it",
+                "RESERVED",
+            )
     for i, perm in _dicts(c.doc.get("permissions")):
         base = f"/permissions/{i}"
         _check_role(c, f"{base}/role", perm.get("role"))
         obj = c.check_object_ref(f"{base}/object", perm.get("object"))
         ref = perm.get("object")
         local = isinstance(ref, str) and ("." not in ref or ref.startswith(c.app + "."))
-        actions = RECORD_ACTIONS | (_workflow_actions(c, str(ref).split(".")[-1]) if local else set())
+        actions = RECORD_ACTIONS | (
+            _workflow_actions(c, str(ref).split(".")[-1]) if local else set()
+        )
         for k, action in enumerate(perm.get("actions") or []):
             if isinstance(action, str) and local and action not in actions:
-                c.add(f"{base}/actions/{k}", f"{action!r} is neither a record action "
-                      f"({', '.join(sorted(RECORD_ACTIONS))}) nor a workflow action of this object"
-                      f"{suggest(action, actions)}", "UNRESOLVED")
+                c.add(
+                    f"{base}/actions/{k}",
+                    f"{action!r} is neither a record action "
+                    f"({', '.join(sorted(RECORD_ACTIONS))}) nor a workflow action of this object"
+                    f"{suggest(action, actions)}",
+                    "UNRESOLVED",
+                )
         fields = perm.get("fields")
         if isinstance(fields, dict):
             for key in ("read", "write"):
@@ -227,7 +271,13 @@ def check_dashboards(c: Checker) -> None:
 
 
 def check_sections(c: Checker) -> list[Any]:
-    for check in (check_forms, check_views, check_workflows, check_automations,
-                  check_permissions, check_dashboards):
+    for check in (
+        check_forms,
+        check_views,
+        check_workflows,
+        check_automations,
+        check_permissions,
+        check_dashboards,
+    ):
         check(c)
     return c.issues

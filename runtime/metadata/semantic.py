@@ -25,19 +25,59 @@ Resolver = Callable[[str], Mapping[str, Any] | None]
 """Finds the definition of a required app by name (installed, or beside the package)."""
 
 RESERVED_APP_NAMES = frozenset(
-    {"tenon", "system", "api", "admin", "auth", "designer", "static", "apps", "app", "me",
-     "tasks", "health", "openapi"}
+    {
+        "tenon",
+        "system",
+        "api",
+        "admin",
+        "auth",
+        "designer",
+        "static",
+        "apps",
+        "app",
+        "me",
+        "tasks",
+        "health",
+        "openapi",
+    }
 )
 RESERVED_FIELD_NAMES = frozenset(
-    {"id", "version", "created_at", "created_by", "updated_at", "updated_by", "deleted_at",
-     "state", "me", "true", "false", "null", "blank", "and", "or", "not", "today", "now"}
+    {
+        "id",
+        "version",
+        "created_at",
+        "created_by",
+        "updated_at",
+        "updated_by",
+        "deleted_at",
+        "state",
+        "me",
+        "true",
+        "false",
+        "null",
+        "blank",
+        "and",
+        "or",
+        "not",
+        "today",
+        "now",
+    }
     | {k.lower() for k in keyword.kwlist}
 )
 BUILTIN_ROLES = frozenset({"authenticated", "system_admin"})
 RECORD_ACTIONS = frozenset({"read", "create", "update", "delete", "export", "import"})
 FORMULA_KEYS = frozenset(
-    {"formula", "when", "where", "visible_when", "required_when", "readonly_when", "filter",
-     "condition", "scope"}
+    {
+        "formula",
+        "when",
+        "where",
+        "visible_when",
+        "required_when",
+        "readonly_when",
+        "filter",
+        "condition",
+        "scope",
+    }
 )
 _AUTO_NUMBER = re.compile(r"^(?:[A-Za-z0-9_\-/.]|\{(?:YYYY|YY|MM|DD|#{1,12})\})+$")
 
@@ -48,7 +88,11 @@ def suggest(name: str, choices: Iterable[str]) -> str:
 
 
 def _dicts(value: Any) -> list[tuple[int, dict[str, Any]]]:
-    return [(i, v) for i, v in enumerate(value) if isinstance(v, dict)] if isinstance(value, list) else []
+    return (
+        [(i, v) for i, v in enumerate(value) if isinstance(v, dict)]
+        if isinstance(value, list)
+        else []
+    )
 
 
 @dataclass
@@ -91,23 +135,33 @@ class Checker:
         if app and app != self.app:
             requires = self.doc.get("requires")
             if not isinstance(requires, dict) or app not in requires:
-                self.add(path, f"refers to {ref}, but this app does not require {app!r}; "
-                               f"add it to \"requires\"", "UNRESOLVED")
+                self.add(
+                    path,
+                    f'refers to {ref}, but this app does not require {app!r}; add it to "requires"',
+                    "UNRESOLVED",
+                )
                 return None
             other = self.required_app(app)
             if other is None:
                 return None  # the missing app itself is reported once, at /requires
-            names = [s.get("name") for _, s in _dicts(other.get("objects"))]
+            names = [str(s.get("name")) for _, s in _dicts(other.get("objects"))]
             spec = self.object_spec(ref)
             if spec is None:
-                self.add(path, f"refers to object {obj!r}, which app {app!r} does not define"
-                               f"{suggest(obj, map(str, names))}", "UNRESOLVED")
+                self.add(
+                    path,
+                    f"refers to object {obj!r}, which app {app!r} does not define"
+                    f"{suggest(obj, names)}",
+                    "UNRESOLVED",
+                )
             return spec
         spec = self.object_spec(obj)
         if spec is None:
             names = [str(s.get("name")) for _, s in _dicts(self.doc.get("objects"))]
-            self.add(path, f"refers to object {obj!r}, which this app does not define"
-                           f"{suggest(obj, names)}", "UNRESOLVED")
+            self.add(
+                path,
+                f"refers to object {obj!r}, which this app does not define{suggest(obj, names)}",
+                "UNRESOLVED",
+            )
         return spec
 
     # -- the checks ---------------------------------------------------------------------
@@ -119,8 +173,11 @@ class Checker:
         current = {o.get("name") for _, o in objects}
         for i, obj in objects:
             if obj.get("renamed_from") in current:
-                self.add(f"/objects/{i}/renamed_from", f"cannot be {obj['renamed_from']!r}: "
-                         "an object of that name still exists in this version")
+                self.add(
+                    f"/objects/{i}/renamed_from",
+                    f"cannot be {obj['renamed_from']!r}: "
+                    "an object of that name still exists in this version",
+                )
             self.check_object(f"/objects/{i}", obj)
         self.check_related_names(objects)
         self.check_formulas(self.doc, "")
@@ -165,27 +222,38 @@ class Checker:
                 continue
             other = self.resolver(dep)
             if other is None:
-                self.add(path, f"requires app {dep!r}, which is neither installed nor found "
-                               "beside this package", "MISSING_DEPENDENCY")
+                self.add(
+                    path,
+                    f"requires app {dep!r}, which is neither installed nor found "
+                    "beside this package",
+                    "MISSING_DEPENDENCY",
+                )
                 continue
             try:
                 have = Version.parse(str(other.get("version")))
             except VersionError:
                 continue
             if not wanted.admits(have):
-                self.add(path, f"requires {dep} {text}, but version {have} is the one available",
-                         "DEPENDENCY_VERSION")
+                self.add(
+                    path,
+                    f"requires {dep} {text}, but version {have} is the one available",
+                    "DEPENDENCY_VERSION",
+                )
 
-    def unique_names(self, items: list[tuple[int, dict[str, Any]]], base: str, what: str,
-                     key: str = "name") -> None:
+    def unique_names(
+        self, items: list[tuple[int, dict[str, Any]]], base: str, what: str, key: str = "name"
+    ) -> None:
         first: dict[Any, int] = {}
         for i, item in items:
             value = item.get(key)
             if not isinstance(value, str):
                 continue
             if value in first:
-                self.add(f"{base}/{i}/{key}", f"{what} name {value!r} is used twice "
-                                              f"(first at {base}/{first[value]})", "DUPLICATE")
+                self.add(
+                    f"{base}/{i}/{key}",
+                    f"{what} name {value!r} is used twice (first at {base}/{first[value]})",
+                    "DUPLICATE",
+                )
             else:
                 first[value] = i
 
@@ -198,32 +266,50 @@ class Checker:
             path = f"{base}/fields/{i}"
             fname = spec.get("name")
             if isinstance(fname, str) and fname in RESERVED_FIELD_NAMES:
-                self.add(f"{path}/name", f"{fname!r} is reserved (system column or formula "
-                                         "keyword); choose another field name", "RESERVED")
+                self.add(
+                    f"{path}/name",
+                    f"{fname!r} is reserved (system column or formula "
+                    "keyword); choose another field name",
+                    "RESERVED",
+                )
             old = spec.get("renamed_from")
             if isinstance(old, str):
                 if old in names:
-                    self.add(f"{path}/renamed_from", f"cannot be {old!r}: a field of that "
-                                                     "name still exists in this version")
+                    self.add(
+                        f"{path}/renamed_from",
+                        f"cannot be {old!r}: a field of that name still exists in this version",
+                    )
                 elif old in renames:
-                    self.add(f"{path}/renamed_from", f"{old!r} is renamed twice (also at "
-                                                     f"{base}/fields/{renames[old]})", "DUPLICATE")
+                    self.add(
+                        f"{path}/renamed_from",
+                        f"{old!r} is renamed twice (also at {base}/fields/{renames[old]})",
+                        "DUPLICATE",
+                    )
                 renames[old] = i
             self.check_field(path, spec)
         label = obj.get("label_field")
         if isinstance(label, str) and label not in names:
-            self.add(f"{base}/label_field", f"names field {label!r}, which the object does not "
-                                            f"have{suggest(label, names)}", "UNRESOLVED")
+            self.add(
+                f"{base}/label_field",
+                f"names field {label!r}, which the object does not have{suggest(label, names)}",
+                "UNRESOLVED",
+            )
         for i, rule in _dicts(obj.get("rules")):
             target = rule.get("field")
             if isinstance(target, str) and target not in names:
-                self.add(f"{base}/rules/{i}/field", f"names field {target!r}, which the object "
-                                                    f"does not have{suggest(target, names)}",
-                         "UNRESOLVED")
+                self.add(
+                    f"{base}/rules/{i}/field",
+                    f"names field {target!r}, which the object "
+                    f"does not have{suggest(target, names)}",
+                    "UNRESOLVED",
+                )
         constraints = _dicts(obj.get("constraints"))
         self.unique_names(constraints, f"{base}/constraints", "constraint")
-        columns = {str(f.get("name")): str(FIELD_TYPES[f["type"]].storage) for _, f in fields
-                   if f.get("type") in FIELD_TYPES and FIELD_TYPES[f["type"]].storage}
+        columns = {
+            str(f.get("name")): str(FIELD_TYPES[f["type"]].storage)
+            for _, f in fields
+            if f.get("type") in FIELD_TYPES and FIELD_TYPES[f["type"]].storage
+        }
         for i, spec in constraints:
             where = spec.get("where")
             if isinstance(where, str):
@@ -234,13 +320,18 @@ class Checker:
                 try:
                     condition_sql(where, columns, "sqlite")
                 except FormulaSyntaxError as exc:
-                    self.add(f"{base}/constraints/{i}/where", f"condition error: {exc}",
-                             "FORMULA_UNSUPPORTED")
+                    self.add(
+                        f"{base}/constraints/{i}/where",
+                        f"condition error: {exc}",
+                        "FORMULA_UNSUPPORTED",
+                    )
         for kind in ("constraints", "indexes"):
             for i, spec in _dicts(obj.get(kind)):
                 self.check_field_list(f"{base}/{kind}/{i}/fields", spec.get("fields"), fields)
 
-    def check_field_list(self, path: str, listed: Any, fields: list[tuple[int, dict[str, Any]]]) -> None:
+    def check_field_list(
+        self, path: str, listed: Any, fields: list[tuple[int, dict[str, Any]]]
+    ) -> None:
         if not isinstance(listed, list):
             return
         by_name = {f.get("name"): f for _, f in fields}
@@ -253,13 +344,20 @@ class Checker:
                 self.add(f"{path}/{k}", f"field {name!r} is listed twice", "DUPLICATE")
             seen.add(name)
             if spec is None:
-                self.add(f"{path}/{k}", f"names field {name!r}, which the object does not have"
-                                        f"{suggest(name, map(str, by_name))}", "UNRESOLVED")
+                self.add(
+                    f"{path}/{k}",
+                    f"names field {name!r}, which the object does not have"
+                    f"{suggest(name, map(str, by_name))}",
+                    "UNRESOLVED",
+                )
             elif FIELD_TYPES.get(str(spec.get("type"))) is not None:
                 storage = FIELD_TYPES[str(spec["type"])].storage
                 if storage in (None, "json"):
-                    self.add(f"{path}/{k}", f"field {name!r} is a {spec['type']} field and "
-                                            "cannot be indexed or made unique")
+                    self.add(
+                        f"{path}/{k}",
+                        f"field {name!r} is a {spec['type']} field and "
+                        "cannot be indexed or made unique",
+                    )
 
     def check_field(self, path: str, spec: dict[str, Any]) -> None:
         ftype = FIELD_TYPES.get(str(spec.get("type")))
@@ -267,16 +365,23 @@ class Checker:
             return  # reported by the schema
         for key in sorted(set(spec) - ftype.allowed_keys):
             users = sorted(t.name for t in FIELD_TYPES.values() if key in t.keys)
-            self.add(f"{path}/{key}", f"{key!r} does not apply to a {ftype.name} field"
-                                      + (f" (it applies to {', '.join(users)})" if users else ""))
+            self.add(
+                f"{path}/{key}",
+                f"{key!r} does not apply to a {ftype.name} field"
+                + (f" (it applies to {', '.join(users)})" if users else ""),
+            )
         for key in sorted(ftype.needs - set(spec)):
             self.add(path, f"a {ftype.name} field needs {key!r}", "MISSING")
         if ftype.storage is None:
             self.check_computed(path, spec)
         elif ftype.storage == "json" and (spec.get("unique") or spec.get("index")):
             self.add(path, f"a {ftype.name} field cannot be unique or indexed")
-        if ftype.storage in ("decimal",) and isinstance(spec.get("precision"), int) \
-                and isinstance(spec.get("scale"), int) and spec["scale"] > spec["precision"]:
+        if (
+            ftype.storage in ("decimal",)
+            and isinstance(spec.get("precision"), int)
+            and isinstance(spec.get("scale"), int)
+            and spec["scale"] > spec["precision"]
+        ):
             self.add(f"{path}/scale", f"cannot exceed the precision ({spec['precision']})")
         if "options" in spec and isinstance(spec["options"], list):
             self.check_options(f"{path}/options", spec["options"])
@@ -288,9 +393,12 @@ class Checker:
         if isinstance(pattern, str):
             if ftype.name == "auto_number":
                 if not _AUTO_NUMBER.match(pattern) or len(re.findall(r"\{#+\}", pattern)) != 1:
-                    self.add(f"{path}/pattern", f"{pattern!r} must contain one counter such as "
-                             "{####} and may use {YYYY}, {YY}, {MM}, {DD}, letters, digits and "
-                             "- _ / .")
+                    self.add(
+                        f"{path}/pattern",
+                        f"{pattern!r} must contain one counter such as "
+                        "{####} and may use {YYYY}, {YY}, {MM}, {DD}, letters, digits and "
+                        "- _ / .",
+                    )
             else:
                 problem = regex_problem(pattern)
                 if problem:
@@ -314,12 +422,17 @@ class Checker:
     def check_options(self, path: str, options: list[Any]) -> None:
         seen: dict[str, int] = {}
         for k, opt in enumerate(options):
-            value = opt if isinstance(opt, str) else opt.get("value") if isinstance(opt, dict) else None
+            value = (
+                opt if isinstance(opt, str) else opt.get("value") if isinstance(opt, dict) else None
+            )
             if not isinstance(value, str):
                 continue
             if value in seen:
-                self.add(f"{path}/{k}", f"option {value!r} is listed twice (first at {path}/{seen[value]})",
-                         "DUPLICATE")
+                self.add(
+                    f"{path}/{k}",
+                    f"option {value!r} is listed twice (first at {path}/{seen[value]})",
+                    "DUPLICATE",
+                )
             else:
                 seen[value] = k
 
@@ -344,7 +457,9 @@ class Checker:
         except CoerceError as exc:
             self.add(f"{path}/default", f"the default {default!r} {exc}", "BAD_DEFAULT")
         except (TypeError, ValueError, ArithmeticError):
-            self.add(f"{path}/default", f"the default {default!r} is not a valid value", "BAD_DEFAULT")
+            self.add(
+                f"{path}/default", f"the default {default!r} is not a valid value", "BAD_DEFAULT"
+            )
 
     def check_related_names(self, objects: list[tuple[int, dict[str, Any]]]) -> None:
         """Reverse relations must be unique per target and must not shadow its fields."""
@@ -359,11 +474,14 @@ class Checker:
                 qualified = target if "." in target else f"{self.app}.{target}"
                 key = (qualified, related)
                 if key in seen:
-                    self.add(path, f"{qualified} already has a relation named {related!r} "
-                                   f"(at {seen[key]})", "DUPLICATE")
+                    self.add(
+                        path,
+                        f"{qualified} already has a relation named {related!r} (at {seen[key]})",
+                        "DUPLICATE",
+                    )
                 seen[key] = path
                 target_spec = self.object_spec(qualified)
-                if target_spec and any(f.get("name") == related for _, f in _dicts(target_spec.get("fields"))):
+                if target_spec and any(
+                    f.get("name") == related for _, f in _dicts(target_spec.get("fields"))
+                ):
                     self.add(path, f"{related!r} is already a field of {qualified}")
-
-

@@ -93,7 +93,11 @@ def _expand(op: str, text: str) -> list[_Bound]:
         # a full version with pre-release or build metadata
         v = Version.parse(text)
         if op in ("", "=", "^", "~"):
-            return [_Bound("=", v)] if op in ("", "=") else _expand(op, f"{v.major}.{v.minor}.{v.patch}")
+            return (
+                [_Bound("=", v)]
+                if op in ("", "=")
+                else _expand(op, f"{v.major}.{v.minor}.{v.patch}")
+            )
         return [_Bound(op, v)]
     major, minor, patch = _partial(text)
     if major is None:
@@ -131,7 +135,7 @@ class VersionRange:
     @classmethod
     def parse(cls, text: str) -> VersionRange:
         if not text.strip():
-            raise VersionError("a version range cannot be empty; use \"*\" for any version")
+            raise VersionError('a version range cannot be empty; use "*" for any version')
         alternatives = []
         for alt in text.split("||"):
             tokens = re.sub(r"(>=|<=|>|<|=|\^|~)\s+", r"\1", alt.strip()).split()
@@ -146,8 +150,8 @@ class VersionRange:
                     bounds.extend(_expand(m.group(1) or "", m.group(2)))
                 except VersionError as exc:
                     raise VersionError(
-                        f"{text!r} is not a version range such as \">=1.0\", \"^1.2\" or "
-                        f"\">=1.0 <2.0\" ({exc})"
+                        f'{text!r} is not a version range such as ">=1.0", "^1.2" or '
+                        f'">=1.0 <2.0" ({exc})'
                     ) from None
             alternatives.append(tuple(bounds))
         return cls(text, tuple(alternatives))
@@ -158,8 +162,11 @@ class VersionRange:
             if all(b.admits(v) for b in bounds):
                 # pre-releases only match a comparator that names the same release
                 if v.pre and not any(
-                    b.version.pre and b.version.major == v.major and b.version.minor == v.minor
-                    and b.version.patch == v.patch for b in bounds
+                    b.version.pre
+                    and b.version.major == v.major
+                    and b.version.minor == v.minor
+                    and b.version.patch == v.patch
+                    for b in bounds
                 ):
                     continue
                 return True

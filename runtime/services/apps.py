@@ -46,13 +46,17 @@ class InstallResult:
     archives: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "plan": self.plan.as_dict() if self.plan else None,
-                "archives": self.archives}
+        return {
+            "status": self.status,
+            "plan": self.plan.as_dict() if self.plan else None,
+            "archives": self.archives,
+        }
 
 
 def _installed_definitions(conn: Connection) -> dict[str, dict[str, Any]]:
-    query = (sa.select(App.name, AppVersion.definition)
-             .join(AppVersion, AppVersion.id == App.current_version_id))
+    query = sa.select(App.name, AppVersion.definition).join(
+        AppVersion, AppVersion.id == App.current_version_id
+    )
     return {name: json.loads(text) for name, text in conn.execute(query)}
 
 
@@ -64,8 +68,11 @@ def _pointer(app: AppDef, change: Any) -> str:
     if change.field is None:
         return f"/objects/{i}"
     fields = [f.name for f in app.objects[i].fields]
-    return f"/objects/{i}/fields/{fields.index(change.field)}" if change.field in fields \
+    return (
+        f"/objects/{i}/fields/{fields.index(change.field)}"
+        if change.field in fields
         else f"/objects/{i}"
+    )
 
 
 class AppService:
@@ -76,12 +83,23 @@ class AppService:
     # -- reading the registry -----------------------------------------------------------
 
     def installed(self) -> list[InstalledApp]:
-        query = (sa.select(App.name, AppVersion.version, AppVersion.package_hash,
-                           AppVersion.installed_by, AppVersion.installed_at, AppVersion.definition)
-                 .join(AppVersion, AppVersion.id == App.current_version_id).order_by(App.name))
+        query = (
+            sa.select(
+                App.name,
+                AppVersion.version,
+                AppVersion.package_hash,
+                AppVersion.installed_by,
+                AppVersion.installed_at,
+                AppVersion.definition,
+            )
+            .join(AppVersion, AppVersion.id == App.current_version_id)
+            .order_by(App.name)
+        )
         with self.engine.connect() as conn:
-            return [InstalledApp(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]).get("title"))
-                    for r in conn.execute(query)]
+            return [
+                InstalledApp(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]).get("title"))
+                for r in conn.execute(query)
+            ]
 
     def definitions(self) -> dict[str, dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -94,9 +112,17 @@ class AppService:
         return AppDef.from_dict(definition)
 
     def history(self, name: str) -> list[dict[str, Any]]:
-        query = (sa.select(AppVersion.version, AppVersion.package_hash, AppVersion.installed_by,
-                           AppVersion.installed_at, AppVersion.previous_version)
-                 .where(AppVersion.app == name).order_by(AppVersion.id))
+        query = (
+            sa.select(
+                AppVersion.version,
+                AppVersion.package_hash,
+                AppVersion.installed_by,
+                AppVersion.installed_at,
+                AppVersion.previous_version,
+            )
+            .where(AppVersion.app == name)
+            .order_by(AppVersion.id)
+        )
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
 
@@ -105,8 +131,9 @@ class AppService:
 
     # -- installing ---------------------------------------------------------------------
 
-    def install(self, package: Package, *, actor: str, dry_run: bool = False,
-                allow_data_loss: bool = False) -> InstallResult:
+    def install(
+        self, package: Package, *, actor: str, dry_run: bool = False, allow_data_loss: bool = False
+    ) -> InstallResult:
         if dry_run:
             with self.engine.connect() as conn, conn.begin():
                 prepared = self._prepare(conn, package)
@@ -123,8 +150,9 @@ class AppService:
             self._record(conn, new, old, plan, archives, actor)
         return InstallResult("upgraded" if old else "installed", plan, archives)
 
-    def _prepare(self, conn: Connection, package: Package
-                 ) -> InstallResult | tuple[AppDef, AppDef | None, sync.SchemaPlan]:
+    def _prepare(
+        self, conn: Connection, package: Package
+    ) -> InstallResult | tuple[AppDef, AppDef | None, sync.SchemaPlan]:
         """Validate against the registry and compute the checked plan, in ``conn``."""
         installed = _installed_definitions(conn)
         new = check_package(package, installed.get)
@@ -134,16 +162,26 @@ class AppService:
             if old.version == new.version:
                 if old.hash == new.hash:
                     return InstallResult("unchanged", None)
-                raise Conflict(f"{new.name} {new.version} is already installed with other "
-                               "content; give the new package a higher version",
-                               code="VERSION_EXISTS")
+                raise Conflict(
+                    f"{new.name} {new.version} is already installed with other "
+                    "content; give the new package a higher version",
+                    code="VERSION_EXISTS",
+                )
             if new.version < old.version:
-                raise Conflict(f"{new.name} {new.version} is older than the installed "
-                               f"{old.version}; downgrades are refused", code="DOWNGRADE")
+                raise Conflict(
+                    f"{new.name} {new.version} is older than the installed "
+                    f"{old.version}; downgrades are refused",
+                    code="DOWNGRADE",
+                )
             self._check_dependents(installed, new)
         dialect = conn.dialect.name
-        plan = sync.analyze(conn, old, new, compile_conditions(new, dialect),
-                            compile_conditions(old, dialect) if old else {})
+        plan = sync.analyze(
+            conn,
+            old,
+            new,
+            compile_conditions(new, dialect),
+            compile_conditions(old, dialect) if old else {},
+        )
         return new, old, plan
 
     def plan(self, package: Package) -> sync.SchemaPlan:
@@ -163,45 +201,83 @@ class AppService:
             for issue in definition_issues(definition, replaced.get):
                 problems.append(Issue(issue.path, f"{name}: {issue.message}", "DEPENDENT_BROKEN"))
         if problems:
-            raise Conflict(f"Installing {new.name} {new.version} would break apps that require it",
-                           problems, code="DEPENDENTS_BROKEN")
+            raise Conflict(
+                f"Installing {new.name} {new.version} would break apps that require it",
+                problems,
+                code="DEPENDENTS_BROKEN",
+            )
 
     def _refuse(self, plan: sync.SchemaPlan, new: AppDef, allow_data_loss: bool) -> None:
         issues = []
         for change in plan.problems:
             ids = ", ".join(map(str, change.blocking_ids))
             more = change.blocking_count - len(change.blocking_ids)
-            issues.append(Issue(_pointer(new, change),
-                                f"{change.describe()}: {change.problem}; record ids: {ids}"
-                                + (f" and {more} more" if more > 0 else ""),
-                                "TYPE_CHANGE_REFUSED" if change.kind == ALTER_FIELD else "REFUSED"))
+            issues.append(
+                Issue(
+                    _pointer(new, change),
+                    f"{change.describe()}: {change.problem}; record ids: {ids}"
+                    + (f" and {more} more" if more > 0 else ""),
+                    "TYPE_CHANGE_REFUSED" if change.kind == ALTER_FIELD else "REFUSED",
+                )
+            )
         for text in plan.duplicates:
             issues.append(Issue("", text, "UNIQUE_VIOLATED"))
         if issues:
             raise ValidationFailed.from_issues(
-                f"Upgrading {new.name} to {new.version} is refused by existing data", issues)
+                f"Upgrading {new.name} to {new.version} is refused by existing data", issues
+            )
         if plan.data_losses and not allow_data_loss:
-            losses = [Issue(_pointer(new, c) if c.kind == DROP_FIELD else f"/objects/{c.object}",
-                            c.describe(), "DATA_LOSS") for c in plan.data_losses]
+            losses = [
+                Issue(
+                    _pointer(new, c) if c.kind == DROP_FIELD else f"/objects/{c.object}",
+                    c.describe(),
+                    "DATA_LOSS",
+                )
+                for c in plan.data_losses
+            ]
             raise DataLossRefused(
                 "This upgrade drops data; run it again with --allow-data-loss to proceed "
-                "(a restorable copy is kept)", losses)
+                "(a restorable copy is kept)",
+                losses,
+            )
 
-    def _record(self, conn: Connection, new: AppDef, old: AppDef | None, plan: sync.SchemaPlan,
-                archives: list[dict[str, Any]], actor: str) -> None:
+    def _record(
+        self,
+        conn: Connection,
+        new: AppDef,
+        old: AppDef | None,
+        plan: sync.SchemaPlan,
+        archives: list[dict[str, Any]],
+        actor: str,
+    ) -> None:
         now = self.clock.now()
         if old is None:
             conn.execute(sa.insert(App).values(name=new.name, installed_at=now, updated_at=now))
-        version_id = conn.execute(sa.insert(AppVersion).values(
-            app=new.name, version=str(new.version), package_hash=new.hash,
-            definition=json.dumps(new.as_dict(), ensure_ascii=False),
-            plan=json.dumps(plan.as_dict(), ensure_ascii=False),
-            previous_version=str(old.version) if old else None,
-            installed_by=actor, installed_at=now,
-        )).inserted_primary_key[0]
-        conn.execute(sa.update(App).where(App.name == new.name)
-                     .values(current_version_id=version_id, updated_at=now))
+        version_id = conn.execute(
+            sa.insert(AppVersion).values(
+                app=new.name,
+                version=str(new.version),
+                package_hash=new.hash,
+                definition=json.dumps(new.as_dict(), ensure_ascii=False),
+                plan=json.dumps(plan.as_dict(), ensure_ascii=False),
+                previous_version=str(old.version) if old else None,
+                installed_by=actor,
+                installed_at=now,
+            )
+        ).inserted_primary_key
+        assert version_id is not None
+        conn.execute(
+            sa.update(App)
+            .where(App.name == new.name)
+            .values(current_version_id=version_id[0], updated_at=now)
+        )
         for archive in archives:
-            conn.execute(sa.insert(Archive).values(
-                app=new.name, from_version=str(old.version) if old else "",
-                to_version=str(new.version), created_at=now, **archive))
+            conn.execute(
+                sa.insert(Archive).values(
+                    app=new.name,
+                    from_version=str(old.version) if old else "",
+                    to_version=str(new.version),
+                    created_at=now,
+                    **archive,
+                )
+            )

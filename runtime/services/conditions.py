@@ -14,5 +14,6 @@ def compile_conditions(app: AppDef, dialect: str) -> dict[str, dict[str, str]]:
         for constraint in obj.constraints:
             if constraint.where is not None:
                 out.setdefault(obj.name, {})[constraint.name] = condition_sql(
-                    constraint.where, columns, dialect)
+                    constraint.where, columns, dialect
+                )
     return out

@@ -36,8 +36,12 @@ def _configure_sqlite(engine: Engine) -> None:
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=15000",
-                       "synchronous=NORMAL"):
+        for pragma in (
+            "journal_mode=WAL",
+            "foreign_keys=ON",
+            "busy_timeout=15000",
+            "synchronous=NORMAL",
+        ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 

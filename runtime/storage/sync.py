@@ -76,16 +76,21 @@ class SchemaPlan:
         return [c for c in self.changes if c.loses_data]
 
     def lines(self) -> list[str]:
-        head = (f"Install {self.app} {self.to_version}" if self.from_version is None
-                else f"Upgrade {self.app} {self.from_version} → {self.to_version}")
+        head = (
+            f"Install {self.app} {self.to_version}"
+            if self.from_version is None
+            else f"Upgrade {self.app} {self.from_version} → {self.to_version}"
+        )
         out = [head]
         for change in self.changes:
             out.append(f"  {change.describe()}")
             if change.problem:
                 shown = ", ".join(map(str, change.blocking_ids))
                 more = change.blocking_count - len(change.blocking_ids)
-                out.append(f"    REFUSED: {change.problem}; record ids: {shown}"
-                           + (f" and {more} more" if more > 0 else ""))
+                out.append(
+                    f"    REFUSED: {change.problem}; record ids: {shown}"
+                    + (f" and {more} more" if more > 0 else "")
+                )
         for obj, diff in sorted(self.tables.items()):
             out += [f"  {obj}: {note}" for note in diff.notes()]
         out += [f"  REFUSED: {d}" for d in self.duplicates]
@@ -114,8 +119,12 @@ def _constraints(table: sa.Table) -> dict[str, tuple[Any, ...]]:
         if isinstance(c, sa.UniqueConstraint):
             out[str(c.name)] = ("unique", tuple(col.name for col in c.columns))
         elif isinstance(c, sa.ForeignKeyConstraint):
-            out[str(c.name)] = ("foreignkey", tuple(c.column_keys),
-                                c.elements[0].target_fullname, c.ondelete)
+            out[str(c.name)] = (
+                "foreignkey",
+                tuple(c.column_keys),
+                c.elements[0].target_fullname,
+                c.ondelete,
+            )
     return out
 
 
@@ -141,8 +150,8 @@ def _table_diff(cur: sa.Table, want: sa.Table) -> TableDiff:
     diff.drop_indexes = [n for n, s in have_ix.items() if need_ix.get(n) != s]
     diff.add_indexes = [i for i in want.indexes if have_ix.get(str(i.name)) != need_ix[str(i.name)]]
     system = {"deleted_at"}
-    diff.drop_columns = [c for c in cur.c.keys() if c in system and c not in want.c]
-    diff.add_columns = [_fresh(want.c[c]) for c in want.c.keys() if c in system and c not in cur.c]
+    diff.drop_columns = [c.name for c in cur.c if c.name in system and c.name not in want.c]
+    diff.add_columns = [_fresh(c) for c in want.c if c.name in system and c.name not in cur.c]
     return diff
 
 
@@ -184,8 +193,10 @@ def _check_alter(conn: Connection, change: Change, old_table: sa.Table) -> None:
         except CoerceError as exc:
             bad.append((rid, f"{value!r} {exc}"))
     if bad:
-        change.problem = f"{len(bad)} record(s) hold values that cannot become {change.new.type}" \
-                         f" (first: {bad[0][1]})"
+        change.problem = (
+            f"{len(bad)} record(s) hold values that cannot become {change.new.type}"
+            f" (first: {bad[0][1]})"
+        )
         change.blocking_ids = [i for i, _ in bad[:MAX_LISTED_IDS]]
         change.blocking_count = len(bad)
         return
@@ -205,12 +216,24 @@ def _check_alter(conn: Connection, change: Change, old_table: sa.Table) -> None:
     change.converted = converted
 
 
-def analyze(conn: Connection, old: AppDef | None, new: AppDef,
-            conditions: dict[str, dict[str, str]], old_conditions: dict[str, dict[str, str]]) -> SchemaPlan:
+def analyze(
+    conn: Connection,
+    old: AppDef | None,
+    new: AppDef,
+    conditions: dict[str, dict[str, str]],
+    old_conditions: dict[str, dict[str, str]],
+) -> SchemaPlan:
     """The plan to go from ``old`` to ``new``, checked against the data in ``conn``."""
     changes = plan_changes(old, new)
-    plan = SchemaPlan(new.name, str(old.version) if old else None, str(new.version), changes, {},
-                      conditions, old_conditions)
+    plan = SchemaPlan(
+        new.name,
+        str(old.version) if old else None,
+        str(new.version),
+        changes,
+        {},
+        conditions,
+        old_conditions,
+    )
     if old is None:
         return plan
     for change in changes:
@@ -246,25 +269,39 @@ def _old_column(old_obj: ObjectDef, new_obj: ObjectDef, name: str) -> str | None
     return None
 
 
-def _duplicate_checks(conn: Connection, cur: sa.Table, want: sa.Table, diff: TableDiff,
-                      old_obj: ObjectDef, new_obj: ObjectDef) -> list[str]:
+def _duplicate_checks(
+    conn: Connection,
+    cur: sa.Table,
+    want: sa.Table,
+    diff: TableDiff,
+    old_obj: ObjectDef,
+    new_obj: ObjectDef,
+) -> list[str]:
     """New unique constraints that the existing rows already break."""
     problems = []
     groups: list[tuple[str, tuple[str, ...], str | None]] = [
         (str(c.name), tuple(col.name for col in c.columns), None)
-        for c in diff.add_constraints if isinstance(c, sa.UniqueConstraint)
+        for c in diff.add_constraints
+        if isinstance(c, sa.UniqueConstraint)
     ]
-    groups += [(str(i.name), tuple(c.name for c in i.columns),
-                str(i.dialect_options["sqlite"]["where"]) if i.unique and
-                i.dialect_options["sqlite"]["where"] is not None else None)
-               for i in diff.add_indexes if i.unique]
+    groups += [
+        (
+            str(i.name),
+            tuple(c.name for c in i.columns),
+            str(i.dialect_options["sqlite"]["where"])
+            if i.unique and i.dialect_options["sqlite"]["where"] is not None
+            else None,
+        )
+        for i in diff.add_indexes
+        if i.unique
+    ]
     for name, columns, where in groups:
         old_cols = [_old_column(old_obj, new_obj, c) for c in columns]
         if any(c is None for c in old_cols):
             continue  # a new column is all NULL, which never repeats
         if where is not None and any(f.renamed_from in old_obj.by_name for f in new_obj.fields):
             continue  # the condition names new columns; the index build itself will check
-        cols = [sa.column(str(c)) for c in old_cols]
+        cols: list[sa.ColumnClause[Any]] = [sa.column(str(c)) for c in old_cols]
         t = sa.table(cur.name, sa.column("id"), *cols)
         query = sa.select(*cols, sa.func.min(t.c.id), sa.func.count()).select_from(t)
         query = query.where(*[c.is_not(None) for c in cols])
@@ -273,9 +310,12 @@ def _duplicate_checks(conn: Connection, cur: sa.Table, want: sa.Table, diff: Tab
         query = query.group_by(*cols).having(sa.func.count() > 1).limit(MAX_LISTED_IDS)
         rows = conn.execute(query).all()
         if rows:
-            shown = "; ".join(f"{', '.join(map(repr, r[:-2]))} (e.g. id {r[-2]}, {r[-1]} rows)"
-                              for r in rows)
-            problems.append(f"{new_obj.name}: constraint {name} cannot be added, values repeat: {shown}")
+            shown = "; ".join(
+                f"{', '.join(map(repr, r[:-2]))} (e.g. id {r[-2]}, {r[-1]} rows)" for r in rows
+            )
+            problems.append(
+                f"{new_obj.name}: constraint {name} cannot be added, values repeat: {shown}"
+            )
     return problems
 
 
@@ -289,16 +329,28 @@ def archive_name(app: str, obj: str, field_name: str | None, version: str) -> st
     return ident(f"zarchive_{app}", obj, field_name or "all", safe)
 
 
-def apply(conn: Connection, plan: SchemaPlan, old: AppDef | None, new: AppDef) -> list[dict[str, Any]]:
+def apply(
+    conn: Connection, plan: SchemaPlan, old: AppDef | None, new: AppDef
+) -> list[dict[str, Any]]:
     """Run the plan's DDL and conversions in ``conn``'s transaction; returns the archives made."""
     ops = Operations(MigrationContext.configure(conn))
     sqlite = conn.dialect.name == "sqlite"
     archives: list[dict[str, Any]] = []
-    created = [build_table(sa.MetaData(), new, new.object(c.object), plan.conditions.get(c.object))
-               for c in plan.changes if c.kind == CREATE_OBJECT]
+    created = [
+        build_table(sa.MetaData(), new, new.object(c.object), plan.conditions.get(c.object))
+        for c in plan.changes
+        if c.kind == CREATE_OBJECT
+    ]
     for table in created:
-        fks = None if sqlite else [c for c in table.foreign_key_constraints
-                                   if c.elements[0].column.table.name == "tenon_users"]
+        fks = (
+            None
+            if sqlite
+            else [
+                c
+                for c in table.foreign_key_constraints
+                if c.elements[0].column.table.name == "tenon_users"
+            ]
+        )
         conn.execute(sa.schema.CreateTable(table, include_foreign_key_constraints=fks))
         for index in table.indexes:
             conn.execute(sa.schema.CreateIndex(index))
@@ -317,14 +369,21 @@ def apply(conn: Connection, plan: SchemaPlan, old: AppDef | None, new: AppDef) -
                 if change.rows_affected:
                     name = archive_name(old.name, change.object, None, plan.to_version)
                     _archive(conn, name, source, "SELECT *")
-                    archives.append({"object": change.object, "field": None, "table_name": name,
-                                     "row_count": change.rows_affected})
+                    archives.append(
+                        {
+                            "object": change.object,
+                            "field": None,
+                            "table_name": name,
+                            "row_count": change.rows_affected,
+                        }
+                    )
                 ops.drop_table(source)
     return archives
 
 
-def _alter_table(conn: Connection, ops: Operations, plan: SchemaPlan, old: AppDef, new: AppDef,
-                 name: str) -> list[dict[str, Any]]:
+def _alter_table(
+    conn: Connection, ops: Operations, plan: SchemaPlan, old: AppDef, new: AppDef, name: str
+) -> list[dict[str, Any]]:
     changes = [c for c in plan.changes if c.object == name]
     diff = plan.tables.get(name, TableDiff())
     if not changes and not diff.notes():
@@ -336,23 +395,37 @@ def _alter_table(conn: Connection, ops: Operations, plan: SchemaPlan, old: AppDe
     for change in changes:
         if change.kind == DROP_FIELD and change.rows_affected:
             archive = archive_name(old.name, name, change.field, plan.to_version)
-            _archive(conn, archive, tname,
-                     f'SELECT id AS record_id, "{change.field}" AS value')
-            archives.append({"object": name, "field": change.field, "table_name": archive,
-                             "row_count": change.rows_affected})
+            _archive(conn, archive, tname, f'SELECT id AS record_id, "{change.field}" AS value')
+            archives.append(
+                {
+                    "object": name,
+                    "field": change.field,
+                    "table_name": archive,
+                    "row_count": change.rows_affected,
+                }
+            )
     for index_name in diff.drop_indexes:
         ops.drop_index(index_name, table_name=tname)
     keep = {str(i.name) for i in cur.indexes} - set(diff.drop_indexes)
     for index in list(cur.indexes):
         if str(index.name) not in keep:
             cur.indexes.discard(index)
-    column_ops = [c for c in changes if c.kind in (ADD_FIELD, DROP_FIELD, RENAME_FIELD, ALTER_FIELD)]
-    if column_ops or diff.drop_constraints or diff.add_constraints or diff.add_columns or diff.drop_columns:
+    column_ops = [
+        c for c in changes if c.kind in (ADD_FIELD, DROP_FIELD, RENAME_FIELD, ALTER_FIELD)
+    ]
+    if (
+        column_ops
+        or diff.drop_constraints
+        or diff.add_constraints
+        or diff.add_columns
+        or diff.drop_columns
+    ):
         with ops.batch_alter_table(tname, copy_from=cur, recreate="auto") as batch:
             for cname, ctype in diff.drop_constraints:
                 batch.drop_constraint(cname, type_=ctype)
-            renamed = {c.field: c.old.name for c in changes
-                       if c.kind == RENAME_FIELD and c.old is not None}
+            renamed = {
+                c.field: c.old.name for c in changes if c.kind == RENAME_FIELD and c.old is not None
+            }
             retyped = {c.field for c in changes if c.kind == ALTER_FIELD and _needs_retype(c)}
             want = _md_table(new, new_obj, plan.conditions)
             for change in changes:
@@ -365,9 +438,13 @@ def _alter_table(conn: Connection, ops: Operations, plan: SchemaPlan, old: AppDe
                     batch.add_column(_fresh(want.c[fname]))
                 elif change.kind == ALTER_FIELD and fname in retyped:
                     source = renamed.get(fname, fname)
-                    batch.alter_column(source, new_column_name=fname if source != fname else None,
-                                       type_=want.c[fname].type,
-                                       existing_type=cur.c[source].type, postgresql_using="NULL")
+                    batch.alter_column(
+                        source,
+                        new_column_name=fname if source != fname else None,
+                        type_=want.c[fname].type,
+                        existing_type=cur.c[source].type,
+                        postgresql_using="NULL",
+                    )
             for column in diff.add_columns:
                 batch.add_column(column)
             for cname in diff.drop_columns:
@@ -375,12 +452,17 @@ def _alter_table(conn: Connection, ops: Operations, plan: SchemaPlan, old: AppDe
             for constraint in diff.add_constraints:
                 if isinstance(constraint, sa.UniqueConstraint):
                     batch.create_unique_constraint(
-                        str(constraint.name), [c.name for c in constraint.columns])
+                        str(constraint.name), [c.name for c in constraint.columns]
+                    )
                 elif isinstance(constraint, sa.ForeignKeyConstraint):
                     target = constraint.elements[0].column.table.name
-                    batch.create_foreign_key(str(constraint.name), target,
-                                             list(constraint.column_keys), ["id"],
-                                             ondelete=constraint.ondelete)
+                    batch.create_foreign_key(
+                        str(constraint.name),
+                        target,
+                        list(constraint.column_keys),
+                        ["id"],
+                        ondelete=constraint.ondelete,
+                    )
     want = _md_table(new, new_obj, plan.conditions)
     for change in changes:
         if change.kind == ALTER_FIELD and change.converted:
@@ -398,11 +480,15 @@ def _needs_retype(change: Change) -> bool:
     return old.storage == "decimal" and old.decimal_shape != new.decimal_shape
 
 
-def _write_converted(conn: Connection, table: sa.Table, column: str,
-                     values: list[tuple[Any, Any]]) -> None:
-    stmt = sa.update(table).where(table.c.id == sa.bindparam("_id")).values(
-        {column: sa.bindparam("_value", type_=table.c[column].type)})
+def _write_converted(
+    conn: Connection, table: sa.Table, column: str, values: list[tuple[Any, Any]]
+) -> None:
+    stmt = (
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("_id"))
+        .values({column: sa.bindparam("_value", type_=table.c[column].type)})
+    )
     batch_size = 1000
     for start in range(0, len(values), batch_size):
-        chunk = values[start:start + batch_size]
+        chunk = values[start : start + batch_size]
         conn.execute(stmt, [{"_id": rid, "_value": value} for rid, value in chunk])

@@ -10,6 +10,7 @@ from the app, object and field names, so two builds of one definition are identi
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -21,11 +22,11 @@ USERS_TABLE = "tenon_users"
 ON_DELETE = {"restrict": "RESTRICT", "set_null": "SET NULL", "cascade": "CASCADE"}
 
 
-def column_type(field: FieldDef) -> sa.types.TypeEngine[object]:
+def column_type(field: FieldDef) -> sa.types.TypeEngine[Any]:
     kind = field.storage
     if kind == "decimal":
         return ExactDecimal(*field.decimal_shape)
-    simple: dict[str | None, sa.types.TypeEngine[object]] = {
+    simple: dict[str | None, sa.types.TypeEngine[Any]] = {
         "text": sa.Text(),
         "integer": sa.BigInteger(),
         "boolean": sa.Boolean(create_constraint=False),
@@ -51,8 +52,12 @@ def _stub(md: sa.MetaData, name: str) -> None:
         sa.Table(name, md, sa.Column("id", ID_TYPE, primary_key=True))
 
 
-def build_table(md: sa.MetaData, app: AppDef | str, obj: ObjectDef,
-                condition_sql: Mapping[str, str] | None = None) -> sa.Table:
+def build_table(
+    md: sa.MetaData,
+    app: AppDef | str,
+    obj: ObjectDef,
+    condition_sql: Mapping[str, str] | None = None,
+) -> sa.Table:
     """The table of ``obj`` in ``md``. ``condition_sql`` maps a conditional unique
     constraint's name to its compiled SQL condition."""
     app_name = app if isinstance(app, str) else app.name
@@ -67,13 +72,14 @@ def build_table(md: sa.MetaData, app: AppDef | str, obj: ObjectDef,
     ]
     if obj.soft_delete:
         columns.append(sa.Column(SOFT_DELETE_COLUMN, sa.DateTime(), nullable=True))
-    extras: list[sa.SchemaItem] = [
+    extras: list[sa.schema.SchemaItem] = [
         sa.PrimaryKeyConstraint("id", name=ident("pk", tname)),
     ]
     _stub(md, USERS_TABLE)
     for audit in ("created_by", "updated_by"):
-        extras.append(sa.ForeignKeyConstraint([audit], [f"{USERS_TABLE}.id"],
-                                              name=ident("fk", tname, audit)))
+        extras.append(
+            sa.ForeignKeyConstraint([audit], [f"{USERS_TABLE}.id"], name=ident("fk", tname, audit))
+        )
     indexes: list[tuple[str, tuple[str, ...], bool, str | None]] = []
     for field in obj.stored_fields:
         columns.append(sa.Column(field.name, column_type(field), nullable=True))
@@ -81,26 +87,38 @@ def build_table(md: sa.MetaData, app: AppDef | str, obj: ObjectDef,
             target = target_table(app_name, field)
             if target != tname:
                 _stub(md, target)
-            extras.append(sa.ForeignKeyConstraint(
-                [field.name], [f"{target}.id"], name=ident("fk", tname, field.name),
-                ondelete=ON_DELETE[field.on_delete] if field.storage == "reference" else "RESTRICT",
-            ))
+            extras.append(
+                sa.ForeignKeyConstraint(
+                    [field.name],
+                    [f"{target}.id"],
+                    name=ident("fk", tname, field.name),
+                    ondelete=ON_DELETE[field.on_delete]
+                    if field.storage == "reference"
+                    else "RESTRICT",
+                )
+            )
             if not field.unique:
                 indexes.append((ident("ix", tname, field.name), (field.name,), False, None))
         if field.unique:
             extras.append(sa.UniqueConstraint(field.name, name=ident("uq", tname, field.name)))
     for constraint in obj.constraints:
         if constraint.where is None:
-            extras.append(sa.UniqueConstraint(*constraint.fields,
-                                              name=ident("uq", tname, constraint.name)))
+            extras.append(
+                sa.UniqueConstraint(*constraint.fields, name=ident("uq", tname, constraint.name))
+            )
         else:
-            where = (condition_sql or {})[constraint.name]
+            where: str | None = (condition_sql or {})[constraint.name]
             indexes.append((ident("uqw", tname, constraint.name), constraint.fields, True, where))
     for index in obj.indexes:
         indexes.append((ident("ix", tname, index.name), index.fields, False, None))
     table = sa.Table(tname, md, *columns, *extras)
     for name, cols, unique, where in indexes:
         condition = sa.text(where) if where is not None else None
-        sa.Index(name, *(table.c[c] for c in cols), unique=unique,
-                 sqlite_where=condition, postgresql_where=condition)
+        sa.Index(
+            name,
+            *(table.c[c] for c in cols),
+            unique=unique,
+            sqlite_where=condition,
+            postgresql_where=condition,
+        )
     return table

@@ -27,9 +27,11 @@ from runtime.web import errors
 
 TEMPLATES = Path(__file__).parent / "templates"
 SECURITY_HEADERS = [
-    (b"content-security-policy",
-     b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-     b"frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        b"frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    ),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
@@ -63,15 +65,26 @@ def _apps(request: Request) -> AppService:
 
 async def health(request: Request) -> Response:
     installed = _apps(request).installed()
-    return JSONResponse({"status": "ok", "version": __version__,
-                         "apps": [{"name": a.name, "version": a.version} for a in installed]})
+    return JSONResponse(
+        {
+            "status": "ok",
+            "version": __version__,
+            "apps": [{"name": a.name, "version": a.version} for a in installed],
+        }
+    )
 
 
 async def home(request: Request) -> Response:
     context: dict[str, Any] = {"apps": _apps(request).installed(), "version": __version__}
     if "application/json" in request.headers.get("accept", ""):
-        return JSONResponse({"apps": [{"name": a.name, "version": a.version, "title": a.title}
-                                      for a in context["apps"]]})
+        return JSONResponse(
+            {
+                "apps": [
+                    {"name": a.name, "version": a.version, "title": a.title}
+                    for a in context["apps"]
+                ]
+            }
+        )
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(request, "home.html", context)
 
