@@ -18,7 +18,9 @@ from runtime.storage.system import metadata
 config = context.config
 
 
-def _include(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+def _include(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
     if type_ == "table" and name is not None:
         return name.startswith("tenon_")
     return True
