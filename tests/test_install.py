@@ -422,3 +422,78 @@ def test_upgrades_that_break_dependent_apps_are_refused(install: Installer, engi
         install(major)
     assert "requires core ^1.0, but version 2.0.0" in incompatible.value.details[0].message
     assert schema_dump(engine) == before
+
+
+def test_key_and_index_changes_are_applied_in_place(engine: Engine, install: Installer) -> None:
+    install(people())
+    ids = seed_people(engine)
+    v2 = people("1.1.0")
+    field(v2, "employee", "department")["on_delete"] = "cascade"
+    field(v2, "employee", "employee_no")["unique"] = False
+    field(v2, "employee", "name")["index"] = True
+    obj(v2, "employee")["delete"] = "soft"
+    obj(v2, "employee")["indexes"] = [{"fields": ["status", "hired"]}]
+    result = install(v2)
+    assert result.plan is not None
+    notes = result.plan.tables["employee"].notes()
+    assert "drop constraint uq__app_people__employee__employee_no" in notes
+    assert "add column deleted_at" in notes
+    inspector = sa.inspect(engine)
+    [fk] = [
+        f
+        for f in inspector.get_foreign_keys("app_people__employee")
+        if f["constrained_columns"] == ["department"]
+    ]
+    assert fk["options"].get("ondelete") == "CASCADE"
+    indexed = {tuple(i["column_names"]) for i in inspector.get_indexes("app_people__employee")}
+    assert {("name",), ("status", "hired"), ("department",)} <= indexed
+    assert "deleted_at" in {c["name"] for c in inspector.get_columns("app_people__employee")}
+    insert(engine, v2, "employee", [{"employee_no": "E1", "name": "now allowed twice"}])
+    with engine.begin() as conn:  # the new cascade rule is live in the database
+        t = table(v2, "department")
+        conn.execute(sa.delete(t).where(t.c.id == ids["department"][0]))
+    assert [r["employee_no"] for r in select_all(engine, v2, "employee")] == ["E1"]
+
+
+def test_database_refusals_become_clear_errors(
+    engine: Engine, install: Installer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    install(people())
+    before = schema_dump(engine)
+    v2 = people("1.1.0")
+    obj(v2, "employee")["fields"].append({"name": "email", "type": "email"})
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise sa.exc.OperationalError("ALTER TABLE", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(sync, "apply", refuse)
+    with pytest.raises(Conflict) as refused:
+        install(v2)
+    assert refused.value.code == "SCHEMA_CHANGE_FAILED"
+    assert "disk I/O error" in refused.value.message
+    assert schema_dump(engine) == before
+
+
+def test_concurrent_installs_of_one_package_install_once(service: AppService) -> None:
+    import threading
+
+    package = read_package_bytes(json.dumps(people()).encode(), "people.json")
+    results: list[str] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(3)
+
+    def worker() -> None:
+        start.wait()
+        try:
+            results.append(service.install(package, actor="t").status)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert sorted(results) == ["installed", "unchanged", "unchanged"]
+    assert [h["version"] for h in service.history("people")] == ["1.0.0"]

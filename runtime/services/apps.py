@@ -146,7 +146,14 @@ class AppService:
                 return prepared
             new, old, plan = prepared
             self._refuse(plan, new, allow_data_loss)
-            archives = sync.apply(conn, plan, old, new)
+            try:
+                archives = sync.apply(conn, plan, old, new)
+            except sa.exc.DBAPIError as exc:
+                reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+                raise Conflict(
+                    f"The database refused the change, so nothing was installed: {reason}",
+                    code="SCHEMA_CHANGE_FAILED",
+                ) from exc
             self._record(conn, new, old, plan, archives, actor)
         return InstallResult("upgraded" if old else "installed", plan, archives)
 

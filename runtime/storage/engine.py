@@ -17,6 +17,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 _BEGIN_OPTION = "tenon_sqlite_begin"
+# one lock id for every schema change, so concurrent installs on PostgreSQL queue up
+# instead of racing (SQLite's BEGIN IMMEDIATE already serializes them)
+SCHEMA_LOCK_ID = 0x7E404
 
 
 def is_sqlite(bind: Engine | Connection) -> bool:
@@ -76,6 +79,8 @@ def ddl_transaction(engine: Engine) -> Iterator[Connection]:
         try:
             conn = conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
             with conn.begin():
+                if not sqlite:
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_ID})")
                 yield conn
                 if sqlite:
                     broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
