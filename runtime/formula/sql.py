@@ -5,12 +5,14 @@ in CREATE INDEX, so literals are inlined — safely: strings are quoted with dou
 quotes, numbers are rendered from Decimal, names are validated identifiers. Only
 comparisons of fields with literals, ``AND``, ``OR``, ``NOT`` and ``ISBLANK`` are
 accepted; anything else is refused with its position. As in a spreadsheet, a blank
-field is "not equal" to any value.
+field is "not equal" to any value and never equal, less or greater: every comparison is
+TRUE or FALSE, never NULL, so ``NOT(status = "open")`` and ``status <> "open"`` agree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 
 from runtime.formula.parser import (
     COMPARISONS,
@@ -20,6 +22,7 @@ from runtime.formula.parser import (
     Literal,
     Name,
     Node,
+    Unary,
     parse,
 )
 
@@ -51,6 +54,15 @@ def _operand(node: Node, columns: Mapping[str, str], dialect: str) -> str:
         return _column(node, columns)
     if isinstance(node, Literal):
         return _literal(node, dialect)
+    if (
+        isinstance(node, Unary)
+        and isinstance(node.operand, Literal)
+        and isinstance(node.operand.value, Decimal)
+    ):
+        return _literal(
+            Literal(-node.operand.value if node.op == "-" else node.operand.value, node.pos),
+            dialect,
+        )
     raise FormulaSyntaxError("only fields and literal values can be compared here", node.pos)
 
 
@@ -58,14 +70,13 @@ def _compile(node: Node, columns: Mapping[str, str], dialect: str) -> str:
     if isinstance(node, Binary) and node.op in COMPARISONS:
         left = _operand(node.left, columns, dialect)
         right = _operand(node.right, columns, dialect)
-        op = "<>" if node.op == "<>" else node.op
+        names = [s for s, n in ((left, node.left), (right, node.right)) if isinstance(n, Name)]
         if node.op == "<>":
-            nullable = [
-                s for s, n in ((left, node.left), (right, node.right)) if isinstance(n, Name)
-            ]
-            blank = " OR ".join(f"{s} IS NULL" for s in nullable)
+            blank = " OR ".join(f"{s} IS NULL" for s in names)
             return f"({blank} OR {left} <> {right})" if blank else f"({left} <> {right})"
-        return f"({left} {op} {right})"
+        present = " AND ".join(f"{s} IS NOT NULL" for s in names)
+        comparison = f"{left} {node.op} {right}"
+        return f"({present} AND {comparison})" if present else f"({comparison})"
     if isinstance(node, Call):
         if node.name in ("AND", "OR") and node.args:
             joined = f" {node.name} ".join(_compile(a, columns, dialect) for a in node.args)
@@ -81,7 +92,7 @@ def _compile(node: Node, columns: Mapping[str, str], dialect: str) -> str:
         column = _column(node, columns)
         if columns[node.path[0]] != "boolean":
             raise FormulaSyntaxError(f"{node.path[0]!r} is not a true/false field", node.pos)
-        return f"({column} = {_literal(Literal(True, node.pos), dialect)})"
+        return f"({column} IS NOT NULL AND {column} = {_literal(Literal(True, node.pos), dialect)})"
     raise FormulaSyntaxError("this is not a condition", getattr(node, "pos", 0))
 
 

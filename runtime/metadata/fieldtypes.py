@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 Coerce = Callable[[Any, Mapping[str, Any]], Any]
@@ -39,6 +39,8 @@ _INT_TEXT = re.compile(r"^\s*[+-]?\d{1,19}\s*$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
 _PHONE = re.compile(r"^\+?[0-9 ()\-.]{3,32}$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+_RECORD_ID = re.compile(r"^\s*[0-9]{1,19}\s*$")
+_EXACT = Context(prec=80)  # enough for NUMERIC(38, 18) and the checks around it
 _TRUE = {"true", "yes", "1", "y", "t"}
 _FALSE = {"false", "no", "0", "n", "f"}
 
@@ -151,10 +153,12 @@ def _decimal(value: Any, field: Mapping[str, Any]) -> Decimal:
     if not dec.is_finite():
         raise CoerceError("is not a finite number")
     precision, scale = decimal_shape(field)
-    exponent = dec.normalize().as_tuple().exponent
+    if dec.adjusted() >= precision:
+        raise CoerceError(f"has more than {precision - scale} digits before the decimal point")
+    exponent = dec.normalize(_EXACT).as_tuple().exponent
     if isinstance(exponent, int) and -exponent > scale:
         raise CoerceError(f"has more than {scale} decimal places")
-    quantized = dec.quantize(Decimal(1).scaleb(-scale))
+    quantized = dec.quantize(Decimal(1).scaleb(-scale), context=_EXACT)
     if len(quantized.as_tuple().digits) > precision:
         raise CoerceError(f"has more than {precision - scale} digits before the decimal point")
     _bounds(dec, field)
@@ -169,6 +173,8 @@ def _bounds(value: Decimal, field: Mapping[str, Any]) -> None:
         try:
             limit = Decimal(str(bound))
         except InvalidOperation:
+            continue
+        if not limit.is_finite():
             continue
         if (value < limit) if key == "min" else (value > limit):
             word = "less" if key == "min" else "more"
@@ -239,7 +245,7 @@ def _multi_select(value: Any, field: Mapping[str, Any]) -> list[str]:
 def _record_id(value: Any, field: Mapping[str, Any]) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise CoerceError("is not a record id")
-    if isinstance(value, str) and not value.strip().isdigit():
+    if isinstance(value, str) and not _RECORD_ID.match(value):
         raise CoerceError("is not a record id")
     out = int(value)
     if not 0 < out <= INT64_MAX:
@@ -249,7 +255,10 @@ def _record_id(value: Any, field: Mapping[str, Any]) -> int:
 
 def _json(value: Any, field: Mapping[str, Any]) -> Any:
     if isinstance(value, str | int | float | bool | list | dict | Decimal) or value is None:
-        text = json.dumps(value, default=str)
+        try:
+            text = json.dumps(value, default=str, allow_nan=False)
+        except ValueError:
+            raise CoerceError("holds NaN or Infinity, which JSON cannot store") from None
         if len(text) > 1_000_000:
             raise CoerceError("is larger than 1 MB")
         return json.loads(text)

@@ -101,7 +101,7 @@ def _safe_name(name: str) -> str | None:
 
 def _read_zip(data: bytes, origin: str, limits: Limits) -> dict[str, bytes]:
     if len(data) > limits.package_bytes:
-        raise _fail(origin, f"the package is larger than {limits.package_bytes // 1048576} MB")
+        raise _fail(origin, f"the package is larger than {_size(limits.package_bytes)}")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError):
@@ -121,14 +121,14 @@ def _read_zip(data: bytes, origin: str, limits: Limits) -> dict[str, bytes]:
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
                 raise _fail(origin, f"the archive entry {name!r} is a symbolic link")
-            if info.is_dir():
+            if info.is_dir() or _ignored(name):
                 continue
             if info.flag_bits & 0x1:
                 raise _fail(origin, f"the archive entry {name!r} is encrypted")
             if name in files:
                 raise _fail(origin, f"the archive holds {name!r} twice")
             if info.file_size > limits.file_bytes:
-                raise _fail(origin, f"{name} is larger than {limits.file_bytes // 1048576} MB")
+                raise _fail(origin, f"{name} is larger than {_size(limits.file_bytes)}")
             try:
                 content = _read_member(archive, info, limits)
             except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError):
@@ -137,11 +137,18 @@ def _read_zip(data: bytes, origin: str, limits: Limits) -> dict[str, bytes]:
                 raise _fail(origin, f"{name} expands far beyond its compressed size (a zip bomb?)")
             total += len(content)
             if total > limits.total_bytes:
-                raise _fail(
-                    origin, f"the package expands to more than {limits.total_bytes // 1048576} MB"
-                )
+                raise _fail(origin, f"the package expands to more than {_size(limits.total_bytes)}")
             files[name] = content
     return _strip_top_folder(files)
+
+
+def _ignored(name: str) -> bool:
+    """Hidden files and macOS archive metadata (``__MACOSX/``, ``._x``), as in folders."""
+    return any(part.startswith(".") or part == "__MACOSX" for part in name.split("/"))
+
+
+def _size(limit: int) -> str:
+    return f"{limit // 1048576} MB" if limit >= 1048576 else f"{limit:,} bytes"
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> bytes | None:
@@ -192,12 +199,10 @@ def _read_dir(root: Path, limits: Limits) -> dict[str, bytes]:
                 raise _fail(origin, f"the package has more than {limits.files} files")
             size = path.stat().st_size
             if size > limits.file_bytes:
-                raise _fail(origin, f"{rel} is larger than {limits.file_bytes // 1048576} MB")
+                raise _fail(origin, f"{rel} is larger than {_size(limits.file_bytes)}")
             total += size
             if total > limits.total_bytes:
-                raise _fail(
-                    origin, f"the package is larger than {limits.total_bytes // 1048576} MB"
-                )
+                raise _fail(origin, f"the package is larger than {_size(limits.total_bytes)}")
             files[rel] = path.read_bytes()
     return files
 
@@ -343,10 +348,10 @@ def read_package(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) 
     size = p.stat().st_size
     if p.suffix.lower() == ".json":
         if size > limits.file_bytes:
-            raise _fail(origin, f"the file is larger than {limits.file_bytes // 1048576} MB")
+            raise _fail(origin, f"the file is larger than {_size(limits.file_bytes)}")
         return assemble({MANIFEST: p.read_bytes()}, origin, limits)
     if size > limits.package_bytes:
-        raise _fail(origin, f"the package is larger than {limits.package_bytes // 1048576} MB")
+        raise _fail(origin, f"the package is larger than {_size(limits.package_bytes)}")
     return read_package_bytes(p.read_bytes(), origin, limits)
 
 
@@ -357,15 +362,15 @@ def read_package_bytes(
     if data[:2] == b"PK":
         return assemble(_read_zip(data, origin, limits), origin, limits)
     if len(data) > limits.file_bytes:
-        raise _fail(origin, f"the document is larger than {limits.file_bytes // 1048576} MB")
+        raise _fail(origin, f"the document is larger than {_size(limits.file_bytes)}")
     return assemble({MANIFEST: data}, origin, limits)
 
 
 def write_package(definition: dict[str, Any]) -> bytes:
     """A deterministic .zip of ``definition``: app.json plus one file per object."""
-    manifest = {k: v for k, v in definition.items() if k != "objects"}
-    entries = {MANIFEST: manifest}
     objects = definition.get("objects") or []
+    manifest = {k: v for k, v in definition.items() if k != "objects" or not objects}
+    entries = {MANIFEST: manifest}
     width = max(2, len(str(len(objects))))
     for i, obj in enumerate(objects):
         entries[f"objects/{i + 1:0{width}d}_{obj['name']}.json"] = obj

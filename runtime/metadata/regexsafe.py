@@ -1,9 +1,10 @@
 """Refuse regular expressions that can take exponential time (``^(a+)+$``).
 
 A package's ``pattern`` is untrusted. Python's ``re`` backtracks, so we accept only
-patterns of star height one: no repeated group that itself contains a repeat or an
-alternation, and no back-references. Together with bounded input lengths this keeps
-matching linear in practice.
+patterns of star height one — no repeated group that itself contains a quantifier (even
+``?``) or an alternation — no back-references, and at most four open-ended repeats (each
+``.*a`` pair multiplies the backtracking by the input length). What remains is at worst
+polynomial of low degree; the record service also bounds the length of matched values.
 """
 
 from __future__ import annotations
@@ -13,19 +14,39 @@ import re._parser as sre_parse  # type: ignore[import-not-found]  # Python 3.11+
 from typing import Any
 
 MAX_PATTERN = 200
+MAX_OPEN_REPEATS = 4
 
 
 def _contains_repeat_or_branch(items: Any) -> bool:
+    """True when ``items`` can match the same text in more than one way by itself."""
     for op, arg in items:
         name = str(op)
         if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-            if arg[1] > 1 or _contains_repeat_or_branch(arg[2]):
+            if arg[0] != arg[1]:
+                return True  # any optional or variable quantifier, even '?'
+            if _contains_repeat_or_branch(arg[2]):
                 return True
             continue
         inner = {"SUBPATTERN": -1, "ASSERT": 1, "ASSERT_NOT": 1}.get(name)
         if name == "BRANCH" or (inner is not None and _contains_repeat_or_branch(arg[inner])):
             return True
     return False
+
+
+def _open_repeats(items: Any) -> int:
+    """How many quantifiers with a large or unbounded maximum the pattern holds."""
+    count = 0
+    for op, arg in items:
+        name = str(op)
+        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            count += (arg[1] - arg[0] > 20) + _open_repeats(arg[2])
+        elif name == "SUBPATTERN":
+            count += _open_repeats(arg[-1])
+        elif name == "BRANCH":
+            count += sum(_open_repeats(b) for b in arg[1])
+        elif name in ("ASSERT", "ASSERT_NOT"):
+            count += _open_repeats(arg[1])
+    return count
 
 
 def _walk(items: Any) -> str | None:
@@ -62,4 +83,10 @@ def regex_problem(pattern: str) -> str | None:
         parsed = sre_parse.parse(pattern)
     except (re.error, RecursionError, OverflowError) as exc:
         return f"is not a valid regular expression ({exc})"
-    return _walk(parsed)
+    problem = _walk(parsed)
+    if problem is None and _open_repeats(parsed) > MAX_OPEN_REPEATS:
+        problem = (
+            f"has more than {MAX_OPEN_REPEATS} open-ended repeats such as '.*', "
+            "which can take polynomial time"
+        )
+    return problem

@@ -447,6 +447,8 @@ class Checker:
                 checked[key] = coerce_value(bound, loose)
             except CoerceError as exc:
                 self.add(f"{path}/{key}", f"{bound!r} {exc}")
+            except (TypeError, ValueError, ArithmeticError):
+                self.add(f"{path}/{key}", f"{bound!r} is not a valid bound")
         if len(checked) == 2 and checked["min"] > checked["max"]:
             self.add(f"{path}/min", "is greater than max")
         default = spec.get("default")

@@ -192,6 +192,8 @@ def _check_alter(conn: Connection, change: Change, old_table: sa.Table) -> None:
             converted.append((rid, coerce_value(value, change.new.spec)))
         except CoerceError as exc:
             bad.append((rid, f"{value!r} {exc}"))
+        except (TypeError, ValueError, ArithmeticError):
+            bad.append((rid, f"{value!r} cannot be converted"))
     if bad:
         change.problem = (
             f"{len(bad)} record(s) hold values that cannot become {change.new.type}"
