@@ -222,5 +222,6 @@ def test_all_problems_of_one_package_come_back_together() -> None:
         "/objects/0/fields/0/name",
         "/objects/1/fields/2/to",
         "/objects/2/fields/0/name",
+        "/objects/2/fields/2/related_name",
         "/objects/2/name",
     ]
