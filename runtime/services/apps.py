@@ -24,6 +24,7 @@ from runtime.metadata.model import AppDef
 from runtime.metadata.package import Package, write_package
 from runtime.metadata.validate import check_package, definition_issues
 from runtime.services.conditions import compile_conditions
+from runtime.storage import plan as planning
 from runtime.storage import sync
 from runtime.storage.engine import ddl_transaction
 from runtime.storage.system import App, AppVersion, Archive
@@ -42,7 +43,7 @@ class InstalledApp:
 @dataclass
 class InstallResult:
     status: str  # installed | upgraded | unchanged | dry_run
-    plan: sync.SchemaPlan | None
+    plan: planning.SchemaPlan | None
     archives: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -159,7 +160,7 @@ class AppService:
 
     def _prepare(
         self, conn: Connection, package: Package
-    ) -> InstallResult | tuple[AppDef, AppDef | None, sync.SchemaPlan]:
+    ) -> InstallResult | tuple[AppDef, AppDef | None, planning.SchemaPlan]:
         """Validate against the registry and compute the checked plan, in ``conn``."""
         installed = _installed_definitions(conn)
         new = check_package(package, installed.get)
@@ -182,7 +183,7 @@ class AppService:
                 )
             self._check_dependents(installed, new)
         dialect = conn.dialect.name
-        plan = sync.analyze(
+        plan = planning.analyze(
             conn,
             old,
             new,
@@ -191,7 +192,7 @@ class AppService:
         )
         return new, old, plan
 
-    def plan(self, package: Package) -> sync.SchemaPlan:
+    def plan(self, package: Package) -> planning.SchemaPlan:
         result = self.install(package, actor="", dry_run=True)
         if result.plan is None:
             raise Conflict("this exact version is already installed", code="UNCHANGED")
@@ -214,7 +215,7 @@ class AppService:
                 code="DEPENDENTS_BROKEN",
             )
 
-    def _refuse(self, plan: sync.SchemaPlan, new: AppDef, allow_data_loss: bool) -> None:
+    def _refuse(self, plan: planning.SchemaPlan, new: AppDef, allow_data_loss: bool) -> None:
         issues = []
         for change in plan.problems:
             ids = ", ".join(map(str, change.blocking_ids))
@@ -253,7 +254,7 @@ class AppService:
         conn: Connection,
         new: AppDef,
         old: AppDef | None,
-        plan: sync.SchemaPlan,
+        plan: planning.SchemaPlan,
         archives: list[dict[str, Any]],
         actor: str,
     ) -> None:
