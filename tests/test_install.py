@@ -497,3 +497,13 @@ def test_concurrent_installs_of_one_package_install_once(service: AppService) ->
     assert errors == []
     assert sorted(results) == ["installed", "unchanged", "unchanged"]
     assert [h["version"] for h in service.history("people")] == ["1.0.0"]
+
+
+def test_select_becomes_multi_select_keeping_values(engine: Engine, install: Installer) -> None:
+    install(people())
+    seed_people(engine)
+    v2 = people("1.1.0")
+    field(v2, "employee", "status")["type"] = "multi_select"
+    install(v2)
+    statuses = [r["status"] for r in select_all(engine, v2, "employee")]
+    assert statuses == [["active"], ["active"], ["leaver"], None]
