@@ -116,3 +116,13 @@ def test_usage_errors_exit_2(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         run(*argv)
     assert exited.value.code == 2
+
+
+def test_install_from_the_catalog_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import runtime.cli
+
+    monkeypatch.setattr(runtime.cli, "catalog_dir", lambda: PACKAGES)
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert run("validate", "catalog:people") == (0, "people 1.0.0: valid\n")
+    code, output = run("install", "catalog:people", db_url=db)
+    assert (code, output.splitlines()[-1]) == (0, "installed people 1.0.0")
