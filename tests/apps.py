@@ -140,3 +140,14 @@ def seed_people(engine: Engine, defn: dict[str, Any] | None = None) -> dict[str,
         ],
     )
     return {"department": deps, "employee": emps}
+
+
+def core(version: str = "1.0.0") -> dict[str, Any]:
+    """A minimal app that others require: one role, one object."""
+    return {
+        "name": "core",
+        "version": version,
+        "title": "Core",
+        "roles": [{"name": "hr_admin"}],
+        "objects": [{"name": "employee", "fields": [{"name": "name", "type": "text"}]}],
+    }

@@ -14,7 +14,7 @@ from runtime.errors import Conflict, DataLossRefused, ValidationFailed
 from runtime.metadata.package import read_package_bytes
 from runtime.services.apps import AppService
 from runtime.storage import sync
-from tests.apps import field, insert, obj, people, seed_people, select_all, table
+from tests.apps import core, field, insert, obj, people, seed_people, select_all, table
 from tests.conftest import Installer, schema_dump
 
 
@@ -358,13 +358,7 @@ def test_dry_run_changes_nothing(engine: Engine, install: Installer) -> None:
     assert schema_dump(engine) == before
 
 
-CORE = {
-    "name": "core",
-    "version": "1.0.0",
-    "title": "Core",
-    "roles": [{"name": "hr_admin"}],
-    "objects": [{"name": "employee", "fields": [{"name": "name", "type": "text"}]}],
-}
+CORE = core()
 REVIEW = {
     "name": "review",
     "version": "1.0.0",

@@ -8,15 +8,9 @@ from typing import Any
 import pytest
 
 from runtime.metadata.validate import definition_issues
-from tests.apps import people
+from tests.apps import core, people
 
-CORE: dict[str, Any] = {
-    "name": "core",
-    "version": "1.4.2",
-    "title": "Core",
-    "roles": [{"name": "hr_admin"}],
-    "objects": [{"name": "employee", "fields": [{"name": "name", "type": "text"}]}],
-}
+CORE = core("1.4.2")
 
 
 def issues(defn: dict[str, Any], installed: dict[str, Any] | None = None) -> list[tuple[str, str]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from runtime.metadata.model import SYSTEM_COLUMNS
 from runtime.metadata.semantic import (
     BUILTIN_ROLES,
     RECORD_ACTIONS,
@@ -35,7 +36,7 @@ def _check_field(
     if obj is None or not isinstance(name, str):
         return
     head = name.lstrip("-").split(".", 1)[0]
-    known = _field_names(obj) | {"id", "created_at", "updated_at", "created_by", "updated_by"}
+    known = _field_names(obj) | (set(SYSTEM_COLUMNS) - {"version"})
     known |= extra or set()
     if head not in known:
         c.add(

@@ -18,6 +18,7 @@ from runtime.errors import Issue
 from runtime.formula.parser import FormulaSyntaxError, parse
 from runtime.formula.sql import condition_sql
 from runtime.metadata.fieldtypes import FIELD_TYPES, CoerceError, coerce_value, option_values
+from runtime.metadata.model import SOFT_DELETE_COLUMN, SYSTEM_COLUMNS
 from runtime.metadata.regexsafe import regex_problem
 from runtime.metadata.semver import Version, VersionError, VersionRange
 
@@ -42,26 +43,8 @@ RESERVED_APP_NAMES = frozenset(
     }
 )
 RESERVED_FIELD_NAMES = frozenset(
-    {
-        "id",
-        "version",
-        "created_at",
-        "created_by",
-        "updated_at",
-        "updated_by",
-        "deleted_at",
-        "state",
-        "me",
-        "true",
-        "false",
-        "null",
-        "blank",
-        "and",
-        "or",
-        "not",
-        "today",
-        "now",
-    }
+    {*SYSTEM_COLUMNS, SOFT_DELETE_COLUMN, "state"}
+    | {"me", "true", "false", "null", "blank", "and", "or", "not", "today", "now"}
     | {k.lower() for k in keyword.kwlist}
 )
 BUILTIN_ROLES = frozenset({"authenticated", "system_admin"})

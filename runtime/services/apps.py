@@ -192,12 +192,6 @@ class AppService:
         )
         return new, old, plan
 
-    def plan(self, package: Package) -> planning.SchemaPlan:
-        result = self.install(package, actor="", dry_run=True)
-        if result.plan is None:
-            raise Conflict("this exact version is already installed", code="UNCHANGED")
-        return result.plan
-
     def _check_dependents(self, installed: Mapping[str, dict[str, Any]], new: AppDef) -> None:
         """Installed apps that require ``new.name`` must accept the new version as is."""
         problems = []
