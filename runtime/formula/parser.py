@@ -19,15 +19,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from runtime.formula.errors import FormulaError
+
 MAX_LENGTH = 4000
-MAX_DEPTH = 64
+MAX_DEPTH = 64  # nesting of parentheses and function calls
+MAX_TREE_DEPTH = 128  # operators in a chain count too: 1+1+…+1
+MAX_NODES = 4000  # a 4,000-character formula has fewer parts than this; inlining may add
 
 
-class FormulaSyntaxError(ValueError):
+class FormulaSyntaxError(FormulaError):
     def __init__(self, message: str, position: int) -> None:
-        super().__init__(f"{message} (at position {position + 1})")
-        self.message = message
-        self.position = position
+        super().__init__(message, position, "FORMULA_SYNTAX")
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,30 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
     return out
 
 
+LONG_CHAIN = 32
+
+
+def _balanced(terms: list[Node], signs: list[tuple[str, int]]) -> Node:
+    """A long chain of one associative operator as a balanced tree (depth log n), so a
+    sum of 900 terms does not nest 900 deep. ``a - b`` becomes ``a + -b`` (sums are exact)."""
+    ops = {op for op, _ in signs}
+    if len(ops) > 1 and not ops <= {"+", "-"}:
+        raise FormulaSyntaxError("mix of operators too long to evaluate", signs[0][1])
+    op = "+" if ops <= {"+", "-"} else signs[0][0]
+    items = [terms[0]] + [
+        Unary("-", t, pos) if sign == "-" else t for (sign, pos), t in zip(signs, terms[1:], strict=True)
+    ]
+    positions = [signs[0][1]] + [pos for _, pos in signs]
+
+    def build(lo: int, hi: int) -> Node:
+        if hi - lo == 1:
+            return items[lo]
+        mid = (lo + hi) // 2
+        return Binary(op, build(lo, mid), build(mid, hi), positions[mid])
+
+    return build(0, len(items))
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = _tokens(text)
@@ -122,10 +148,16 @@ class _Parser:
             raise FormulaSyntaxError(f"expected {value!r} but found {found}", pos)
 
     def binary(self, ops: tuple[str, ...], operand: Callable[[], Node]) -> Node:
-        left = operand()
+        terms = [operand()]
+        signs: list[tuple[str, int]] = []
         while self.peek()[0] == "op" and self.peek()[1] in ops:
             _, op, pos = self.take()
-            right = operand()
+            signs.append((op, pos))
+            terms.append(operand())
+        if len(terms) > LONG_CHAIN and {op for op, _ in signs} <= {"+", "-", "*", "&"}:
+            return _balanced(terms, signs)
+        left = terms[0]
+        for (op, pos), right in zip(signs, terms[1:], strict=True):
             left = Binary(op, left, right, pos)
         return left
 
@@ -213,4 +245,31 @@ def parse(text: str) -> Node:
     kind, rest, pos = parser.peek()
     if kind != "end":
         raise FormulaSyntaxError(f"unexpected {rest!r} after the end of the expression", pos)
+    _check_size(node)
     return node
+
+
+def children(node: Node) -> tuple[Node, ...]:
+    if isinstance(node, Call):
+        return node.args
+    if isinstance(node, Binary):
+        return (node.left, node.right)
+    if isinstance(node, Unary):
+        return (node.operand,)
+    return ()
+
+
+def _check_size(root: Node) -> None:
+    """Bound the tree the evaluator will walk: node count and depth (iteratively)."""
+    count = 0
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise FormulaSyntaxError(f"the formula has more than {MAX_NODES} parts", node.pos)
+        if depth > MAX_TREE_DEPTH:
+            raise FormulaSyntaxError(
+                f"the formula nests deeper than {MAX_TREE_DEPTH} levels", node.pos
+            )
+        stack.extend((child, depth + 1) for child in children(node))

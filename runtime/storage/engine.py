@@ -16,6 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from runtime.storage import sqlite_functions
+
 _BEGIN_OPTION = "tenon_sqlite_begin"
 # one lock id for every schema change, so concurrent installs on PostgreSQL queue up
 # instead of racing (SQLite's BEGIN IMMEDIATE already serializes them)
@@ -47,6 +49,7 @@ def _configure_sqlite(engine: Engine) -> None:
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
+        sqlite_functions.register(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:

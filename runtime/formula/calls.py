@@ -1,0 +1,191 @@
+"""Checking a function call: the function exists, the argument count and types fit its
+signature, and conditions over related records are checked in the related object."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from runtime.formula import ir
+from runtime.formula.errors import FormulaError
+from runtime.formula.library import REGISTRY, Function
+from runtime.formula.parser import Call, Node
+from runtime.formula.types import (
+    ANY,
+    BLANK,
+    BOOLEAN,
+    DATE,
+    DATETIME,
+    JSON,
+    MAX_SCALE,
+    TEXT,
+    USER,
+    FType,
+    common,
+    list_of,
+    number,
+)
+
+if TYPE_CHECKING:
+    from runtime.formula.checker import Checker, Scope
+
+_NAMED = {
+    "number": number(MAX_SCALE),
+    "integer": number(0),
+    "text": TEXT,
+    "boolean": BOOLEAN,
+    "condition": BOOLEAN,
+    "date": DATE,
+    "datetime": DATETIME,
+    "user": USER,
+    "json": JSON,
+    "any": ANY,
+    "blank": BLANK,
+}
+
+
+def check_call(checker: Checker, node: Call, scope: Scope) -> ir.Expr:
+    from runtime.formula.checker import Scope, date_literal, suggest
+
+    fn = REGISTRY.get(node.name)
+    if fn is None:
+        raise FormulaError(
+            f"unknown function {node.name}(){suggest(node.name, list(REGISTRY))}",
+            node.pos,
+            "FORMULA_FUNCTION",
+        )
+    if fn.volatile and not scope.allow_clock:
+        raise FormulaError(
+            f"{fn.name}() changes with the clock and cannot be used here", node.pos, "FORMULA_CONTEXT"
+        )
+    low, high = fn.arity()
+    count = len(node.args)
+    if count < low or (high is not None and count > high):
+        expected = (
+            f"{low}" if low == high else f"{low} to {high}" if high is not None else f"at least {low}"
+        )
+        raise FormulaError(
+            f"{fn.name}() takes {expected} argument{'s' if (high or low) != 1 else ''} "
+            f"({fn.signature}), but {count} {'was' if count == 1 else 'were'} given",
+            node.pos,
+            "FORMULA_ARGUMENTS",
+        )
+    args: list[ir.Expr] = []
+    rows: ir.Related | None = None
+    for i, arg in enumerate(node.args):
+        if i == fn.where_arg and rows is not None:
+            child = checker.catalog[rows.child]
+            inner = Scope(child, inline=False, allow_me=scope.allow_me, allow_clock=scope.allow_clock)
+            where = checker.node(arg, inner)
+            _expect(fn, i, where, "condition")
+            rows = ir.Related(rows.type, rows.pos, rows.base, rows.child, rows.fk, rows.value, where)
+            continue
+        checked = checker.node(arg, scope)
+        if i == 0 and fn.where_arg is not None and isinstance(checked, ir.Related):
+            rows = checked
+            continue
+        args.append(checked)
+    if rows is not None:
+        if fn.aggregate:
+            return _aggregate(fn, rows, node)
+        args.insert(0, rows)
+    bound: dict[str, FType] = {}
+    for i, arg in enumerate(args):
+        skipped = rows is not None and fn.where_arg is not None and i >= fn.where_arg
+        index = i + 1 if skipped else i
+        kind = fn.param_for(index).type
+        if kind in ("date", "datetime"):
+            args[i] = arg = date_literal(arg)
+        _expect(fn, index, arg, kind, bound)
+    result = _returns(fn, args, bound, node)
+    return ir.Call(result, node.pos, fn, tuple(args))
+
+
+def _aggregate(fn: Function, rows: ir.Related, node: Node) -> ir.Expr:
+    func = fn.aggregate or fn.name
+    value = rows.value
+    if func != "COUNT" and value is None:
+        raise FormulaError(
+            f"{fn.name}() needs a field of the related records, such as {fn.name}("
+            f"relation.amount)",
+            node.pos,
+            "FORMULA_ARGUMENTS",
+        )
+    if func in ("SUM", "AVERAGE") and value is not None and value.type.kind not in ("number", "blank"):
+        raise FormulaError(
+            f"{fn.name}() adds numbers, but these are {value.type.plural}", value.pos, "FORMULA_TYPE"
+        )
+    if func == "COUNT":
+        result = number(0)
+    elif func == "AVERAGE":
+        result = number(MAX_SCALE)
+    else:
+        assert value is not None
+        result = value.type
+    return ir.Aggregate(result, node.pos, func, rows)
+
+
+def _accepts(kind: str, got: FType, bound: dict[str, FType]) -> bool:
+    if got.kind in ("blank", "any"):
+        return True
+    if kind == "any":
+        return got.kind != "list"
+    if kind == "value":
+        return True
+    if kind == "T":
+        shared = common(bound.get("T", BLANK), got)
+        if shared is None or shared.kind == "list":
+            return False
+        bound["T"] = shared
+        return True
+    if kind.startswith("list"):
+        if got.kind != "list":
+            return False
+        inner = kind.partition(":")[2]
+        if not inner:
+            return True
+        assert got.of is not None
+        return _accepts(inner, got.of, bound)
+    if kind == "condition":
+        return got.kind == "boolean"
+    if kind in ("date", "datetime"):
+        return got.kind in ("date", "datetime")
+    if kind == "record":
+        return got.kind == "record"
+    return got.kind == kind
+
+
+def _expect(
+    fn: Function, index: int, arg: ir.Expr, kind: str, bound: dict[str, FType] | None = None
+) -> None:
+    if _accepts(kind, arg.type, {} if bound is None else bound):
+        return
+    param = fn.param_for(index)
+    wanted = {
+        "T": "a value of the same type as the others",
+        "any": "a single value",
+        "condition": "a condition (true or false)",
+        "list": "a list",
+    }.get(kind)
+    if wanted is None and kind.startswith("list:"):
+        wanted = f"a list of {_NAMED.get(kind[5:], ANY).plural}"
+    if wanted is None:
+        wanted = f"a {_NAMED.get(kind, ANY)}"
+    raise FormulaError(
+        f"{fn.name}() expects {wanted} for {param.name!r}, but got a {arg.type}",
+        arg.pos,
+        "FORMULA_TYPE",
+    )
+
+
+def _returns(fn: Function, args: list[ir.Expr], bound: dict[str, FType], node: Call) -> FType:
+    if callable(fn.returns):
+        return fn.returns([a.type for a in args], ir.Call(ANY, node.pos, fn, tuple(args)))
+    text = fn.returns
+    if text == "T":
+        return bound.get("T", BLANK)
+    if text.startswith("list:"):
+        inner = text[5:]
+        return list_of(bound.get("T", BLANK) if inner == "T" else _NAMED.get(inner, ANY))
+    if text == "list":
+        return list_of(ANY)
+    return _NAMED[text]

@@ -1,0 +1,318 @@
+"""Type-check a parsed formula against the fields it reads and the function signatures.
+
+The result is the checked tree of ``runtime.formula.ir``: names resolved (with the nearest
+field suggested when one is unknown), types known, dates in ISO text literals turned into
+dates where a date is expected, computed fields of the same record inlined so their
+intermediates stay exact. Errors are ``FormulaError`` with the position of the culprit.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from runtime.formula import ir
+from runtime.formula.catalog import Catalog, FieldInfo, ObjectInfo
+from runtime.formula.calls import check_call
+from runtime.formula.errors import FormulaError
+from runtime.formula.parser import COMPARISONS, Binary, Call, Literal, Me, Name, Node, Unary, parse
+from runtime.formula.types import (
+    BLANK,
+    BOOLEAN,
+    DATE,
+    DATETIME,
+    MAX_SCALE,
+    TEXT,
+    USER,
+    FType,
+    common,
+    list_of,
+    number,
+)
+from runtime.formula.volatility import volatile_fields
+
+MAX_CHECKED_NODES = 20000  # after inlining other computed fields
+
+
+def suggest(name: str, choices: Sequence[str]) -> str:
+    hint = difflib.get_close_matches(name, list(choices), n=1)
+    return f" (did you mean {hint[0]!r}?)" if hint else ""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a formula is checked: the object its names belong to, and what it may use."""
+
+    obj: ObjectInfo
+    inline: bool = True  # computed fields of the record: inline (True) or read stored column
+    allow_me: bool = True
+    allow_clock: bool = True
+
+
+class Checker:
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._computed: dict[tuple[str, str], ir.Expr] = {}
+        self._stack: list[tuple[str, str]] = []
+        self._volatile: dict[str, frozenset[str]] = {}
+
+    # -- entry points -------------------------------------------------------------------
+
+    def check(
+        self,
+        text: str,
+        obj: str | ObjectInfo,
+        *,
+        expect: str | None = None,
+        inline: bool = True,
+        allow_me: bool = True,
+        allow_clock: bool = True,
+    ) -> ir.Expr:
+        """Check ``text`` about records of ``obj``; ``expect="boolean"`` for conditions."""
+        info = obj if isinstance(obj, ObjectInfo) else self.catalog[obj]
+        scope = Scope(info, inline, allow_me, allow_clock)
+        tree = self.node(parse(text), scope)
+        if sum(1 for _ in tree.walk()) > MAX_CHECKED_NODES:
+            raise FormulaError("the formula is too large once the fields it uses are expanded")
+        if expect == "boolean" and tree.type.kind not in ("boolean", "blank", "any"):
+            raise FormulaError(
+                f"a condition must be true or false, but this formula gives a {tree.type}",
+                tree.pos,
+                "FORMULA_TYPE",
+            )
+        return tree
+
+    def volatile(self, obj: ObjectInfo) -> frozenset[str]:
+        if obj.qualified not in self._volatile:
+            specs = [f.spec for f in obj.fields.values() if f.computed]
+            self._volatile[obj.qualified] = volatile_fields(specs)
+        return self._volatile[obj.qualified]
+
+    def computed(self, obj: ObjectInfo, field: FieldInfo) -> ir.Expr:
+        """The checked formula of computed ``field`` (memoized; cycles are errors)."""
+        key = (obj.qualified, field.name)
+        if key in self._computed:
+            return self._computed[key]
+        if key in self._stack:
+            cycle = [f"{o.split('.', 1)[1]}.{n}" for o, n in self._stack[self._stack.index(key) :]]
+            raise FormulaError(
+                "these formulas use each other in a circle: "
+                + " → ".join([*cycle, cycle[0]]),
+                0,
+                "FORMULA_CYCLE",
+            )
+        self._stack.append(key)
+        try:
+            tree = self.check(field.formula or "", obj, allow_me=False)
+        finally:
+            self._stack.pop()
+        self._computed[key] = tree
+        return tree
+
+    # -- nodes --------------------------------------------------------------------------
+
+    def node(self, node: Node, scope: Scope) -> ir.Expr:
+        if isinstance(node, Literal):
+            return _literal(node)
+        if isinstance(node, Me):
+            if not scope.allow_me:
+                raise FormulaError(
+                    "@me (the signed-in user) cannot be used here: the value is stored "
+                    "for everyone",
+                    node.pos,
+                    "FORMULA_CONTEXT",
+                )
+            return ir.Me(USER, node.pos)
+        if isinstance(node, Name):
+            return self.name(node, scope)
+        if isinstance(node, Unary):
+            operand = self.node(node.operand, scope)
+            if node.op == "+":
+                return operand
+            _expect_number(operand, "-")
+            return ir.Negate(operand.type if operand.type.kind == "number" else number(0), node.pos, operand)
+        if isinstance(node, Binary):
+            return self.binary(node, scope)
+        assert isinstance(node, Call)
+        return check_call(self, node, scope)
+
+    def name(self, node: Name, scope: Scope) -> ir.Expr:
+        path = node.path
+        if len(path) == 1 and path[0].upper() in ("NULL", "BLANK"):
+            return ir.Const(BLANK, node.pos, None)
+        obj = scope.obj
+        base: ir.Expr | None = None
+        for i, step in enumerate(path):
+            field = obj.fields.get(step)
+            if field is None and step in obj.relations:
+                return self.related(node, i, obj, base, scope)
+            if field is None:
+                what = "field" if base is None else f"field of {obj.name}"
+                raise FormulaError(
+                    f"unknown {what} {step!r}{suggest(step, obj.names())}",
+                    node.pos + len(".".join(path[:i])) + (1 if i else 0),
+                    "FORMULA_NAME",
+                )
+            base = self.read(obj, field, base, node.pos, scope)
+            if i < len(path) - 1:
+                if base.type.kind != "record" or not base.type.target:
+                    raise FormulaError(
+                        f"{'.'.join(path[: i + 1])!r} is a {base.type}, which has no fields",
+                        node.pos,
+                        "FORMULA_NAME",
+                    )
+                target = self.catalog.get(base.type.target)
+                if target is None:
+                    raise FormulaError(
+                        f"object {base.type.target} is not available here", node.pos
+                    )
+                obj = target
+        assert base is not None
+        return base
+
+    def read(
+        self, obj: ObjectInfo, field: FieldInfo, base: ir.Expr | None, pos: int, scope: Scope
+    ) -> ir.Expr:
+        """Read ``field`` of the current record (``base`` None) or of record ``base``."""
+        volatile = field.name in self.volatile(obj)
+        if field.computed and volatile and not scope.allow_clock:
+            raise FormulaError(
+                f"{field.name!r} changes with the date (it uses TODAY() or NOW()), so it "
+                "cannot be used in a stored formula",
+                pos,
+                "FORMULA_CONTEXT",
+            )
+        if base is None:
+            if field.computed and (scope.inline or volatile):
+                return ir.Inline(field.type, pos, field.name, self.computed(obj, field))
+            return ir.Local(field.type, pos, field.name)
+        body = self.computed(obj, field) if field.computed and volatile else None
+        return ir.Ref(field.type, pos, base, obj.qualified, field.name, body)
+
+    def related(
+        self, node: Name, i: int, parent: ObjectInfo, base: ir.Expr | None, scope: Scope
+    ) -> ir.Expr:
+        relation = parent.relations[node.path[i]]
+        child = self.catalog[relation.child]
+        rest = node.path[i + 1 :]
+        value: ir.Expr | None = None
+        if rest:
+            inner = Scope(child, inline=False, allow_me=scope.allow_me, allow_clock=scope.allow_clock)
+            value = self.name(Name(rest, node.pos), inner)
+            if value.type.kind == "list":
+                raise FormulaError("a path can go through only one list of related records", node.pos)
+        from runtime.formula.types import record
+
+        item = value.type if value is not None else record(child.qualified)
+        return ir.Related(list_of(item), node.pos, base, child.qualified, relation.fk, value)
+
+    # -- operators ----------------------------------------------------------------------
+
+    def binary(self, node: Binary, scope: Scope) -> ir.Expr:
+        left = self.node(node.left, scope)
+        right = self.node(node.right, scope)
+        op = node.op
+        if op in COMPARISONS:
+            return self.compare(node, left, right)
+        if op == "&":
+            for side in (left, right):
+                if not side.type.scalar:
+                    raise FormulaError(f"cannot join a {side.type} with &", side.pos, "FORMULA_TYPE")
+            return ir.Binary(TEXT, node.pos, "&", left, right)
+        lk, rk = left.type.kind, right.type.kind
+        if op in ("+", "-") and (lk in ("date", "datetime") or rk in ("date", "datetime")):
+            return _date_arithmetic(node, left, right)
+        _expect_number(left, op)
+        _expect_number(right, op)
+        ls, rs = left.type.scale, right.type.scale
+        if lk == "blank" or rk == "blank":
+            result = BLANK
+        elif op == "*":
+            result = number(ls + rs)
+        elif op == "/":
+            result = number(MAX_SCALE)
+        else:
+            result = number(max(ls, rs))
+        return ir.Binary(result, node.pos, op, left, right)
+
+    def compare(self, node: Binary, left: ir.Expr, right: ir.Expr) -> ir.Expr:
+        left, right = _date_literal(left, right.type), _date_literal(right, left.type)
+        shared = common(left.type, right.type)
+        if shared is None or not shared.scalar:
+            raise FormulaError(
+                f"cannot compare a {left.type} with a {right.type}", node.pos, "FORMULA_TYPE"
+            )
+        if node.op not in ("=", "<>") and shared.kind in ("record", "user", "boolean"):
+            raise FormulaError(
+                f"{shared.plural} can only be compared with = and <>", node.pos, "FORMULA_TYPE"
+            )
+        for side, other in ((left, right), (right, left)):
+            options = side.type.options
+            if options and isinstance(other, ir.Const) and isinstance(other.value, str):
+                if other.value not in options:
+                    raise FormulaError(
+                        f"{other.value!r} is not one of the options "
+                        f"({', '.join(options)}){suggest(other.value, options)}",
+                        other.pos,
+                        "FORMULA_OPTION",
+                    )
+        return ir.Binary(BOOLEAN, node.pos, node.op, left, right)
+
+
+def _literal(node: Literal) -> ir.Const:
+    value = node.value
+    if isinstance(value, bool):
+        return ir.Const(BOOLEAN, node.pos, value)
+    if isinstance(value, str):
+        return ir.Const(TEXT, node.pos, value)
+    if isinstance(value, Decimal):
+        exponent = value.as_tuple().exponent
+        scale = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+        if scale > MAX_SCALE:
+            value = value.quantize(Decimal(1).scaleb(-MAX_SCALE))
+        return ir.Const(number(scale), node.pos, value if scale else int(value))
+    return ir.Const(BLANK, node.pos, None)
+
+
+def _expect_number(expr: ir.Expr, op: str) -> None:
+    if expr.type.kind not in ("number", "blank", "any"):
+        raise FormulaError(
+            f"{op} needs numbers, but this is a {expr.type}", expr.pos, "FORMULA_TYPE"
+        )
+
+
+def date_literal(expr: ir.Expr) -> ir.Expr:
+    """An ISO date text literal (``"2025-09-30"``) as a date; anything else unchanged."""
+    if isinstance(expr, ir.Const) and isinstance(expr.value, str):
+        try:
+            return ir.Const(DATE, expr.pos, date.fromisoformat(expr.value))
+        except ValueError:
+            return expr
+    return expr
+
+
+def _date_literal(expr: ir.Expr, other: FType) -> ir.Expr:
+    return date_literal(expr) if other.kind in ("date", "datetime") else expr
+
+
+def _date_arithmetic(node: Binary, left: ir.Expr, right: ir.Expr) -> ir.Expr:
+    lk, rk = left.type.kind, right.type.kind
+    if node.op == "-" and lk in ("date", "datetime") and rk in ("date", "datetime"):
+        scale = 0 if lk == rk == "date" else MAX_SCALE
+        return ir.Binary(number(scale), node.pos, "-", left, right)
+    if lk in ("date", "datetime") and rk in ("number", "blank"):
+        return ir.Binary(left.type, node.pos, node.op, left, right)
+    if node.op == "+" and rk in ("date", "datetime") and lk in ("number", "blank"):
+        return ir.Binary(right.type, node.pos, "+", right, left)
+    raise FormulaError(
+        f"cannot {'add' if node.op == '+' else 'subtract'} a {right.type} "
+        f"{'to' if node.op == '+' else 'from'} a {left.type}",
+        node.pos,
+        "FORMULA_TYPE",
+    )
+
+
+__all__ = ["DATETIME", "Checker", "Scope", "date_literal", "suggest"]
