@@ -15,8 +15,16 @@ value computed in Python equals the value computed inside either database.
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, ROUND_UP, Context
-from decimal import Decimal, InvalidOperation
+from decimal import (
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_UP,
+    ROUND_UP,
+    Context,
+    Decimal,
+    InvalidOperation,
+)
 
 MAX_SCALE = 30
 MAX_DIGITS = 38  # whole digits; NUMERIC(38) is the widest column Tenon declares
@@ -124,5 +132,4 @@ def text_of(value: Number) -> str:
     dec = value if isinstance(value, Decimal) else Decimal(value)
     if dec == 0:
         return "0"
-    out = format(dec.normalize(CONTEXT), "f")
-    return out
+    return format(dec.normalize(CONTEXT), "f")

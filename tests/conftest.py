@@ -127,3 +127,31 @@ def schema_dump(engine: Engine) -> str:
                 (table, *r) for r in conn.exec_driver_sql(f"SELECT * FROM {table} ORDER BY 1").all()
             ]
     return "\n".join(map(repr, rows + registry))
+
+
+@pytest.fixture(
+    scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def fx(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The formula scratch object (tests/formulas.py), once per database for the session."""
+    from tests.formulas import make_fx
+
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path_factory.mktemp('fx') / 'fx.db'}")
+        yield make_fx(eng)
+        eng.dispose()
+        return
+    base = _pg_or_skip()
+    schema = f"fx_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in base else "?"
+    eng = make_engine(f"{base}{separator}options=-csearch_path%3D{schema}")
+    try:
+        yield make_fx(eng)
+    finally:
+        eng.dispose()
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()

@@ -22,7 +22,9 @@ def from_sqlite(value: Any, ftype: FType) -> Any:
         return None
     kind = ftype.kind
     if kind == "number":
-        return value if isinstance(value, int) and not isinstance(value, bool) else to_decimal(value)
+        return (
+            value if isinstance(value, int) and not isinstance(value, bool) else to_decimal(value)
+        )
     if kind == "boolean":
         return bool(value)
     if kind == "date":
@@ -43,7 +45,9 @@ def to_sqlite(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float | bytes):
         return int(value) if isinstance(value, bool) else value
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and abs(value) < 2**63 else str(value)
+        return (
+            int(value) if value == value.to_integral_value() and abs(value) < 2**63 else str(value)
+        )
     if isinstance(value, datetime):
         return value.isoformat(sep=" ")
     if isinstance(value, date):
@@ -74,7 +78,9 @@ def key_for(call: ir.Call) -> str:
 
 def _adapter(impl: Callable[..., Any], kinds: list[FType]) -> Callable[..., Any]:
     def run(*raw: Any) -> Any:
-        values = [from_sqlite(v, kinds[i] if i < len(kinds) else kinds[-1]) for i, v in enumerate(raw)]
+        values = [
+            from_sqlite(v, kinds[i] if i < len(kinds) else kinds[-1]) for i, v in enumerate(raw)
+        ]
         return to_sqlite(impl(*values))
 
     return run

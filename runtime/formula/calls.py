@@ -55,13 +55,19 @@ def check_call(checker: Checker, node: Call, scope: Scope) -> ir.Expr:
         )
     if fn.volatile and not scope.allow_clock:
         raise FormulaError(
-            f"{fn.name}() changes with the clock and cannot be used here", node.pos, "FORMULA_CONTEXT"
+            f"{fn.name}() changes with the clock and cannot be used here",
+            node.pos,
+            "FORMULA_CONTEXT",
         )
     low, high = fn.arity()
     count = len(node.args)
     if count < low or (high is not None and count > high):
         expected = (
-            f"{low}" if low == high else f"{low} to {high}" if high is not None else f"at least {low}"
+            f"{low}"
+            if low == high
+            else f"{low} to {high}"
+            if high is not None
+            else f"at least {low}"
         )
         raise FormulaError(
             f"{fn.name}() takes {expected} argument{'s' if (high or low) != 1 else ''} "
@@ -74,10 +80,14 @@ def check_call(checker: Checker, node: Call, scope: Scope) -> ir.Expr:
     for i, arg in enumerate(node.args):
         if i == fn.where_arg and rows is not None:
             child = checker.catalog[rows.child]
-            inner = Scope(child, inline=False, allow_me=scope.allow_me, allow_clock=scope.allow_clock)
+            inner = Scope(
+                child, inline=False, allow_me=scope.allow_me, allow_clock=scope.allow_clock
+            )
             where = checker.node(arg, inner)
             _expect(fn, i, where, "condition")
-            rows = ir.Related(rows.type, rows.pos, rows.base, rows.child, rows.fk, rows.value, where)
+            rows = ir.Related(
+                rows.type, rows.pos, rows.base, rows.child, rows.fk, rows.value, where
+            )
             continue
         checked = checker.node(arg, scope)
         if i == 0 and fn.where_arg is not None and isinstance(checked, ir.Related):
@@ -105,14 +115,19 @@ def _aggregate(fn: Function, rows: ir.Related, node: Node) -> ir.Expr:
     value = rows.value
     if func != "COUNT" and value is None:
         raise FormulaError(
-            f"{fn.name}() needs a field of the related records, such as {fn.name}("
-            f"relation.amount)",
+            f"{fn.name}() needs a field of the related records, such as {fn.name}(relation.amount)",
             node.pos,
             "FORMULA_ARGUMENTS",
         )
-    if func in ("SUM", "AVERAGE") and value is not None and value.type.kind not in ("number", "blank"):
+    if (
+        func in ("SUM", "AVERAGE")
+        and value is not None
+        and value.type.kind not in ("number", "blank")
+    ):
         raise FormulaError(
-            f"{fn.name}() adds numbers, but these are {value.type.plural}", value.pos, "FORMULA_TYPE"
+            f"{fn.name}() adds numbers, but these are {value.type.plural}",
+            value.pos,
+            "FORMULA_TYPE",
         )
     if func == "COUNT":
         result = number(0)

@@ -98,7 +98,9 @@ class Catalog:
                 qualified = f"{app}.{spec.get('name')}"
                 info = ObjectInfo(qualified, spec)
                 for name in SYSTEM_COLUMNS:
-                    info.fields[name] = FieldInfo(name, {"type": "system"}, _SYSTEM_TYPES[name], qualified)
+                    info.fields[name] = FieldInfo(
+                        name, {"type": "system"}, _SYSTEM_TYPES[name], qualified
+                    )
                 for fspec in _dicts(spec.get("fields")):
                     fname = str(fspec.get("name"))
                     ftype = _field_ftype(fspec, app)

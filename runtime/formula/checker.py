@@ -15,8 +15,8 @@ from datetime import date
 from decimal import Decimal
 
 from runtime.formula import ir
-from runtime.formula.catalog import Catalog, FieldInfo, ObjectInfo
 from runtime.formula.calls import check_call
+from runtime.formula.catalog import Catalog, FieldInfo, ObjectInfo
 from runtime.formula.errors import FormulaError
 from runtime.formula.parser import COMPARISONS, Binary, Call, Literal, Me, Name, Node, Unary, parse
 from runtime.formula.types import (
@@ -99,8 +99,7 @@ class Checker:
         if key in self._stack:
             cycle = [f"{o.split('.', 1)[1]}.{n}" for o, n in self._stack[self._stack.index(key) :]]
             raise FormulaError(
-                "these formulas use each other in a circle: "
-                + " → ".join([*cycle, cycle[0]]),
+                "these formulas use each other in a circle: " + " → ".join([*cycle, cycle[0]]),
                 0,
                 "FORMULA_CYCLE",
             )
@@ -133,7 +132,9 @@ class Checker:
             if node.op == "+":
                 return operand
             _expect_number(operand, "-")
-            return ir.Negate(operand.type if operand.type.kind == "number" else number(0), node.pos, operand)
+            return ir.Negate(
+                operand.type if operand.type.kind == "number" else number(0), node.pos, operand
+            )
         if isinstance(node, Binary):
             return self.binary(node, scope)
         assert isinstance(node, Call)
@@ -166,9 +167,7 @@ class Checker:
                     )
                 target = self.catalog.get(base.type.target)
                 if target is None:
-                    raise FormulaError(
-                        f"object {base.type.target} is not available here", node.pos
-                    )
+                    raise FormulaError(f"object {base.type.target} is not available here", node.pos)
                 obj = target
         assert base is not None
         return base
@@ -200,10 +199,14 @@ class Checker:
         rest = node.path[i + 1 :]
         value: ir.Expr | None = None
         if rest:
-            inner = Scope(child, inline=False, allow_me=scope.allow_me, allow_clock=scope.allow_clock)
+            inner = Scope(
+                child, inline=False, allow_me=scope.allow_me, allow_clock=scope.allow_clock
+            )
             value = self.name(Name(rest, node.pos), inner)
             if value.type.kind == "list":
-                raise FormulaError("a path can go through only one list of related records", node.pos)
+                raise FormulaError(
+                    "a path can go through only one list of related records", node.pos
+                )
         from runtime.formula.types import record
 
         item = value.type if value is not None else record(child.qualified)
@@ -220,7 +223,9 @@ class Checker:
         if op == "&":
             for side in (left, right):
                 if not side.type.scalar:
-                    raise FormulaError(f"cannot join a {side.type} with &", side.pos, "FORMULA_TYPE")
+                    raise FormulaError(
+                        f"cannot join a {side.type} with &", side.pos, "FORMULA_TYPE"
+                    )
             return ir.Binary(TEXT, node.pos, "&", left, right)
         lk, rk = left.type.kind, right.type.kind
         if op in ("+", "-") and (lk in ("date", "datetime") or rk in ("date", "datetime")):
@@ -251,14 +256,14 @@ class Checker:
             )
         for side, other in ((left, right), (right, left)):
             options = side.type.options
-            if options and isinstance(other, ir.Const) and isinstance(other.value, str):
-                if other.value not in options:
-                    raise FormulaError(
-                        f"{other.value!r} is not one of the options "
-                        f"({', '.join(options)}){suggest(other.value, options)}",
-                        other.pos,
-                        "FORMULA_OPTION",
-                    )
+            literal = isinstance(other, ir.Const) and isinstance(other.value, str)
+            if options and literal and other.value not in options:
+                raise FormulaError(
+                    f"{other.value!r} is not one of the options "
+                    f"({', '.join(options)}){suggest(other.value, options)}",
+                    other.pos,
+                    "FORMULA_OPTION",
+                )
         return ir.Binary(BOOLEAN, node.pos, node.op, left, right)
 
 

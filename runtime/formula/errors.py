@@ -22,8 +22,8 @@ class FormulaError(ValueError):
     def caret(self, text: str) -> str:
         """The formula line with a caret under the error, then the message::
 
-            IF(a >, 1)
-                  ^ expected a value but found ','
+        IF(a >, 1)
+              ^ expected a value but found ','
         """
         line_no, column = self.line_column(text)
         line = text.split("\n")[line_no - 1] if text else ""

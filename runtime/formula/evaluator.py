@@ -67,7 +67,7 @@ class _Neg(_Node):
 
 
 class _Call(_Node):
-    __slots__ = ("name", "impl", "args")
+    __slots__ = ("args", "impl", "name")
 
     def __init__(self, pos: int, name: str, impl: Callable[..., Any], args: list[Any]) -> None:
         super().__init__(pos)
@@ -119,7 +119,9 @@ def translate(expr: ir.Expr) -> Any:
     function = expr.function
     args = [translate(a) for a in expr.args]
     if function.name == "IF" and len(args) == 3:
-        return ast.IfExp(test=_Op(expr.pos, operators.is_true, args[0], None), body=args[1], orelse=args[2])
+        return ast.IfExp(
+            test=_Op(expr.pos, operators.is_true, args[0], None), body=args[1], orelse=args[2]
+        )
     if function.lazy is not None:
         return _Lazy(expr.pos, function.name, function.lazy, args)
     assert function.impl is not None
@@ -157,7 +159,9 @@ class Evaluator(SimpleEval):  # type: ignore[misc]
         except FormulaError:
             raise
         except RecursionError:
-            raise FormulaError("the formula nests too deeply to evaluate", 0, "FORMULA_LIMIT") from None
+            raise FormulaError(
+                "the formula nests too deeply to evaluate", 0, "FORMULA_LIMIT"
+            ) from None
         except KeyError as exc:
             raise FormulaError(f"the record has no value for {exc.args[0]!r}", 0) from None
 
@@ -165,7 +169,9 @@ class Evaluator(SimpleEval):  # type: ignore[misc]
         self.steps += 1
         if self.steps > MAX_STEPS:
             raise FormulaError(
-                "the formula takes too many steps to evaluate", getattr(node, "pos", 0), "FORMULA_BUDGET"
+                "the formula takes too many steps to evaluate",
+                getattr(node, "pos", 0),
+                "FORMULA_BUDGET",
             )
         return self.nodes[type(node)](node)
 
@@ -186,34 +192,36 @@ class Evaluator(SimpleEval):  # type: ignore[misc]
         right = None if node.right is None else self._eval(node.right)
         try:
             return node.fn(left, right)
-        except Exception as exc:  # noqa: BLE001 - becomes a positioned formula error
+        except Exception as exc:  # becomes a positioned formula error
             raise self._fail(node, exc) from None
 
     def _neg(self, node: _Neg) -> Any:
         value = self._eval(node.operand)
         try:
             return operators.negate(value)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._fail(node, exc) from None
 
     def _call(self, node: _Call) -> Any:
         args = [self._eval(a) for a in node.args]
         try:
             return node.impl(*args)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._fail(node, exc) from None
 
     def _lazy(self, node: _Lazy) -> Any:
         thunks = [(lambda a=a: self._eval(a)) for a in node.args]
         try:
             return node.impl(thunks)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._fail(node, exc) from None
 
     def _external(self, node: _External) -> Any:
         if self.env.lookups is None:
             raise FormulaError(
-                "this formula reads other records, which is not possible here", node.pos, "FORMULA_CONTEXT"
+                "this formula reads other records, which is not possible here",
+                node.pos,
+                "FORMULA_CONTEXT",
             )
         return self.env.lookups.fetch(node.expr, self.record)
 

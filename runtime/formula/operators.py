@@ -62,7 +62,11 @@ def _moment(value: date) -> datetime:
 
 
 def _align(a: Any, b: Any) -> tuple[Any, Any]:
-    if isinstance(a, date) and isinstance(b, date) and isinstance(a, datetime) != isinstance(b, datetime):
+    if (
+        isinstance(a, date)
+        and isinstance(b, date)
+        and isinstance(a, datetime) != isinstance(b, datetime)
+    ):
         return _moment(a), _moment(b)
     return a, b
 

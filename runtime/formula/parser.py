@@ -114,7 +114,8 @@ def _balanced(terms: list[Node], signs: list[tuple[str, int]]) -> Node:
         raise FormulaSyntaxError("mix of operators too long to evaluate", signs[0][1])
     op = "+" if ops <= {"+", "-"} else signs[0][0]
     items = [terms[0]] + [
-        Unary("-", t, pos) if sign == "-" else t for (sign, pos), t in zip(signs, terms[1:], strict=True)
+        Unary("-", t, pos) if sign == "-" else t
+        for (sign, pos), t in zip(signs, terms[1:], strict=True)
     ]
     positions = [signs[0][1]] + [pos for _, pos in signs]
 

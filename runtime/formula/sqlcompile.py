@@ -143,7 +143,11 @@ class SqlCompiler:
         if op == "*":
             product = sa.cast(left, sa.Numeric()) * right
             return sa.func.round(product, MAX_SCALE) if sum(scales) > MAX_SCALE else product
-        return sa.cast(left, sa.Numeric()) + right if op == "+" else sa.cast(left, sa.Numeric()) - right
+        return (
+            sa.cast(left, sa.Numeric()) + right
+            if op == "+"
+            else sa.cast(left, sa.Numeric()) - right
+        )
 
     def round(self, value: SQL, digits: SQL, mode: str = "half_up") -> SQL:
         """ROUND family: ``mode`` is half_up, down, up, floor or ceiling (see decimals.py)."""
@@ -267,8 +271,10 @@ class SqlCompiler:
 
     def compare(self, op: str, left: SQL, right: SQL, expr: ir.Binary) -> SQL:
         lt, rt = expr.left.type, expr.right.type
-        if self.sqlite and "number" in (lt.kind, rt.kind) and not (
-            _native(expr.left) and _native(expr.right)
+        if (
+            self.sqlite
+            and "number" in (lt.kind, rt.kind)
+            and not (_native(expr.left) and _native(expr.right))
         ):
             left, right = sa.func.tenon_cmp(left, right), sa.literal(0)
         elif not self.sqlite and op not in ("=", "<>") and lt.kind == "text":
@@ -281,7 +287,9 @@ class SqlCompiler:
             ">": left > right,
             ">=": left >= right,
         }[op]
-        nullable = [side for side, e in ((left, expr.left), (right, expr.right)) if not _never_null(e)]
+        nullable = [
+            side for side, e in ((left, expr.left), (right, expr.right)) if not _never_null(e)
+        ]
         if op == "<>":
             return sa.or_(*[s.is_(None) for s in nullable], test) if nullable else test
         return sa.and_(*[s.is_not(None) for s in nullable], test) if nullable else test
@@ -292,7 +300,9 @@ class SqlCompiler:
                 return sa.func.tenon_days_between(left, right)
             if lt.kind == rt.kind == "date":
                 return left - right
-            seconds = sa.func.extract("epoch", sa.cast(left, sa.DateTime()) - sa.cast(right, sa.DateTime()))
+            seconds = sa.func.extract(
+                "epoch", sa.cast(left, sa.DateTime()) - sa.cast(right, sa.DateTime())
+            )
             return self.arith("/", seconds, sa.literal(86400), (MAX_SCALE, 0))
         days = right if op == "+" else -right
         if self.sqlite:

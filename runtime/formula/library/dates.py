@@ -31,32 +31,62 @@ def shift_months(start: date, months: int) -> date | None:
     return date(year, month + 1, min(start.day, last))
 
 
-@fn("TODAY", "date", "", "date", "Today's date (from Tenon's clock, in UTC).",
-    "TODAY() = TODAY()", "TRUE", volatile=True,
-    sql=lambda c, a, call: c.literal(c.env.today))
+@fn(
+    "TODAY",
+    "date",
+    "",
+    "date",
+    "Today's date (from Tenon's clock, in UTC).",
+    "TODAY() = TODAY()",
+    "TRUE",
+    volatile=True,
+    sql=lambda c, a, call: c.literal(c.env.today),
+)
 def _today() -> date:
     raise AssertionError("TODAY is read from the evaluation environment")
 
 
-@fn("NOW", "date", "", "datetime", "The current date and time (from Tenon's clock, UTC).",
-    "NOW() >= TODAY()", "TRUE", volatile=True,
-    sql=lambda c, a, call: c.literal(c.env.now))
+@fn(
+    "NOW",
+    "date",
+    "",
+    "datetime",
+    "The current date and time (from Tenon's clock, UTC).",
+    "NOW() >= TODAY()",
+    "TRUE",
+    volatile=True,
+    sql=lambda c, a, call: c.literal(c.env.now),
+)
 def _now() -> datetime:
     raise AssertionError("NOW is read from the evaluation environment")
 
 
-@fn("DATE", "date", "year: number, month: number, day: number", "date",
+@fn(
+    "DATE",
+    "date",
+    "year: number, month: number, day: number",
+    "date",
     "The date with this year, month and day; months and days past the end roll over "
     "(DATE(2025, 13, 1) is 2026-01-01).",
-    "DATE(2024, 2, 30)", "2024-03-01",
-    sql=pg(lambda c, a, call: sa.cast(
-        sa.func.make_date(sa.cast(a[0], sa.Integer()), 1, 1)
-        + sa.func.make_interval(0, sa.cast(a[1], sa.Integer()) - 1)
-        + sa.func.make_interval(0, 0, 0, sa.cast(a[2], sa.Integer()) - 1), sa.Date())))
+    "DATE(2024, 2, 30)",
+    "2024-03-01",
+    sql=pg(
+        lambda c, a, call: sa.cast(
+            sa.func.make_date(sa.cast(a[0], sa.Integer()), 1, 1)
+            + sa.func.make_interval(0, sa.cast(a[1], sa.Integer()) - 1)
+            + sa.func.make_interval(0, 0, 0, sa.cast(a[2], sa.Integer()) - 1),
+            sa.Date(),
+        )
+    ),
+)
 def _date(year: Any, month: Any, day: Any) -> date | None:
     if year is None or month is None or day is None:
         return None
-    first = shift_months(date(1, 1, 1), (int(year) - 1) * 12 + int(month) - 1) if 1 <= int(year) <= 9999 else None
+    first = (
+        shift_months(date(1, 1, 1), (int(year) - 1) * 12 + int(month) - 1)
+        if 1 <= int(year) <= 9999
+        else None
+    )
     if first is None:
         return None
     try:
@@ -70,8 +100,16 @@ def _part(name: str, attr: str, example: str, result: str) -> None:
         day = day_of(value)
         return None if day is None else getattr(day, attr)
 
-    fn(name, "date", "date: date", "integer", f"The {attr} of a date.", example, result,
-       sql=pg(lambda c, a, call: sa.cast(sa.func.extract(attr, a[0]), sa.Integer())))(impl)
+    fn(
+        name,
+        "date",
+        "date: date",
+        "integer",
+        f"The {attr} of a date.",
+        example,
+        result,
+        sql=pg(lambda c, a, call: sa.cast(sa.func.extract(attr, a[0]), sa.Integer())),
+    )(impl)
 
 
 _part("YEAR", "year", 'YEAR("2025-03-10")', "2025")
@@ -79,12 +117,23 @@ _part("MONTH", "month", 'MONTH("2025-03-10")', "3")
 _part("DAY", "day", 'DAY("2025-03-10")', "10")
 
 
-@fn("EDATE", "date", "start: date, months: number", "date",
+@fn(
+    "EDATE",
+    "date",
+    "start: date, months: number",
+    "date",
     "The same day `months` later (earlier when negative); the last day of the month when "
     "that day does not exist.",
-    'EDATE("2025-01-31", 1)', "2025-02-28",
-    sql=pg(lambda c, a, call: sa.cast(
-        sa.cast(a[0], sa.Date()) + sa.func.make_interval(0, sa.cast(sa.func.trunc(a[1]), sa.Integer())), sa.Date())))
+    'EDATE("2025-01-31", 1)',
+    "2025-02-28",
+    sql=pg(
+        lambda c, a, call: sa.cast(
+            sa.cast(a[0], sa.Date())
+            + sa.func.make_interval(0, sa.cast(sa.func.trunc(a[1]), sa.Integer())),
+            sa.Date(),
+        )
+    ),
+)
 def _edate(start: Any, months: Any) -> date | None:
     day = day_of(start)
     if day is None or months is None:
@@ -92,13 +141,23 @@ def _edate(start: Any, months: Any) -> date | None:
     return shift_months(day, int(months))
 
 
-@fn("EOMONTH", "date", "start: date, months: number", "date",
+@fn(
+    "EOMONTH",
+    "date",
+    "start: date, months: number",
+    "date",
     "The last day of the month `months` after `start`.",
-    'EOMONTH("2024-01-15", 1)', "2024-02-29",
-    sql=pg(lambda c, a, call: sa.cast(
-        sa.func.date_trunc("month", sa.cast(a[0], sa.Date()))
-        + sa.func.make_interval(0, sa.cast(sa.func.trunc(a[1]), sa.Integer()) + 1)
-        - sa.text("interval '1 day'"), sa.Date())))
+    'EOMONTH("2024-01-15", 1)',
+    "2024-02-29",
+    sql=pg(
+        lambda c, a, call: sa.cast(
+            sa.func.date_trunc("month", sa.cast(a[0], sa.Date()))
+            + sa.func.make_interval(0, sa.cast(sa.func.trunc(a[1]), sa.Integer()) + 1)
+            - sa.text("interval '1 day'"),
+            sa.Date(),
+        )
+    ),
+)
 def _eomonth(start: Any, months: Any) -> date | None:
     day = day_of(start)
     if day is None or months is None:
@@ -114,11 +173,17 @@ def months_between(start: date, end: date) -> int:
     return months - 1 if end.day < start.day else months
 
 
-@fn("DATEDIF", "date", "start: date, end: date, unit: text", "integer",
+@fn(
+    "DATEDIF",
+    "date",
+    "start: date, end: date, unit: text",
+    "integer",
     'Whole years ("Y"), months ("M") or days ("D") from start to end; "MD", "YM" and "YD" '
     "ignore the larger units. Blank when end is before start.",
-    'DATEDIF("2024-01-31", "2025-03-01", "M")', "13",
-    sql=pg(lambda c, a, call: _datedif_pg(a)))
+    'DATEDIF("2024-01-31", "2025-03-01", "M")',
+    "13",
+    sql=pg(lambda c, a, call: _datedif_pg(a)),
+)
 def _datedif(start: Any, end: Any, unit: Any) -> int | None:
     s, e = day_of(start), day_of(end)
     if s is None or e is None or unit is None or e < s:
@@ -146,7 +211,8 @@ def _datedif_pg(a: list[Any]) -> Any:
     s, e, unit = sa.cast(a[0], sa.Date()), sa.cast(a[1], sa.Date()), sa.func.upper(a[2])
     months = (
         (sa.func.extract("year", e) - sa.func.extract("year", s)) * 12
-        + sa.func.extract("month", e) - sa.func.extract("month", s)
+        + sa.func.extract("month", e)
+        - sa.func.extract("month", s)
         - sa.case((sa.func.extract("day", e) < sa.func.extract("day", s), 1), else_=0)
     )
     months = sa.cast(months, sa.Integer())

@@ -12,17 +12,30 @@ from runtime.formula.operators import bounded, text_of
 MAX_ITEMS = 10_000
 
 
-@fn("ARRAYJOIN", "list", "values: list, separator?: text", "text",
-    "The list's values as one text, separated by `separator` (default \", \").",
-    'ARRAYJOIN(SPLIT("a b c", " "), "-")', '"a-b-c"')
+@fn(
+    "ARRAYJOIN",
+    "list",
+    "values: list, separator?: text",
+    "text",
+    'The list\'s values as one text, separated by `separator` (default ", ").',
+    'ARRAYJOIN(SPLIT("a b c", " "), "-")',
+    '"a-b-c"',
+)
 def _arrayjoin(values: Any, separator: Any = ", ") -> str | None:
     if values is None:
         return None
     return bounded(text_of(separator).join(text_of(v) for v in values[:MAX_ITEMS]))
 
 
-@fn("SPLIT", "list", "text: text, separator: text", "list:text",
-    "The pieces of the text between separators.", 'SPLIT("a,b", ",")', '["a", "b"]')
+@fn(
+    "SPLIT",
+    "list",
+    "text: text, separator: text",
+    "list:text",
+    "The pieces of the text between separators.",
+    'SPLIT("a,b", ",")',
+    '["a", "b"]',
+)
 def _split(text: Any, separator: Any) -> list[str] | None:
     if text is None:
         return None

@@ -4,6 +4,7 @@ IF, IFS, SWITCH, AND, OR, COALESCE, IFBLANK and IFERROR evaluate only what they 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -75,12 +76,28 @@ def _iferror(args: Sequence[Thunk]) -> Any:
 
 
 def _lazy(
-    name: str, params: str, returns: Any, summary: str, example: str, result: str, lazy: Any, sql: Any, **kw: Any
+    name: str,
+    params: str,
+    returns: Any,
+    summary: str,
+    example: str,
+    result: str,
+    lazy: Any,
+    sql: Any,
+    **kw: Any,
 ) -> None:
     register(
         Function(
-            name, "logic", parse_params(params), returns, summary, example, result,
-            lazy=lazy, sql=sql, **kw,
+            name,
+            "logic",
+            parse_params(params),
+            returns,
+            summary,
+            example,
+            result,
+            lazy=lazy,
+            sql=sql,
+            **kw,
         )
     )
 
@@ -99,89 +116,196 @@ def _switch_sql(c: Any, args: list[Any], call: Any) -> Any:
 
 
 _lazy(
-    "IF", "condition: condition, then: T, otherwise?: T", "T",
+    "IF",
+    "condition: condition, then: T, otherwise?: T",
+    "T",
     "`then` when the condition is true, otherwise `otherwise` (blank if left out).",
-    'IF(2 > 1, "yes", "no")', '"yes"', _if,
+    'IF(2 > 1, "yes", "no")',
+    '"yes"',
+    _if,
     lambda c, a, call: sa.case((c.cond(a[0]), a[1]), else_=a[2] if len(a) > 2 else sa.null()),
     notes="Without `otherwise`, a false condition gives blank (Excel gives FALSE).",
 )
 _lazy(
-    "IFS", "condition...: condition, value...: T", "T",
+    "IFS",
+    "condition...: condition, value...: T",
+    "T",
     "The value after the first true condition; blank when none is true.",
-    'IFS(1 > 2, "a", 2 > 1, "b", TRUE, "c")', '"b"', _ifs, _case_sql, min_args=2,
+    'IFS(1 > 2, "a", 2 > 1, "b", TRUE, "c")',
+    '"b"',
+    _ifs,
+    _case_sql,
+    min_args=2,
 )
 _lazy(
-    "SWITCH", "expression: any, case...: any, result...: T", "T",
+    "SWITCH",
+    "expression: any, case...: any, result...: T",
+    "T",
     "Compares `expression` with each case and gives the matching result; an odd last "
     "argument is the default.",
-    'SWITCH("B", "A", 4, "B", 3, 0)', "3", _switch, _switch_sql, min_args=3,
+    'SWITCH("B", "A", 4, "B", 3, 0)',
+    "3",
+    _switch,
+    _switch_sql,
+    min_args=3,
 )
 _lazy(
-    "AND", "condition...: condition", "boolean",
+    "AND",
+    "condition...: condition",
+    "boolean",
     "TRUE when every condition is true (blank counts as false).",
-    "AND(1 < 2, 2 < 3)", "TRUE", _and, lambda c, a, call: sa.and_(*[c.cond(x) for x in a]),
+    "AND(1 < 2, 2 < 3)",
+    "TRUE",
+    _and,
+    lambda c, a, call: sa.and_(*[c.cond(x) for x in a]),
     min_args=1,
 )
 _lazy(
-    "OR", "condition...: condition", "boolean",
+    "OR",
+    "condition...: condition",
+    "boolean",
     "TRUE when at least one condition is true.",
-    "OR(1 > 2, 2 < 3)", "TRUE", _or, lambda c, a, call: sa.or_(*[c.cond(x) for x in a]),
+    "OR(1 > 2, 2 < 3)",
+    "TRUE",
+    _or,
+    lambda c, a, call: sa.or_(*[c.cond(x) for x in a]),
     min_args=1,
 )
 _lazy(
-    "COALESCE", "value...: T", "T",
+    "COALESCE",
+    "value...: T",
+    "T",
     "The first value that is not blank.",
-    'COALESCE(BLANK(), "", "B", "A")', '"B"', _coalesce,
-    lambda c, a, call: sa.func.coalesce(*[c.nonempty(x, e.type) for x, e in zip(a, call.args, strict=True)]),
+    'COALESCE(BLANK(), "", "B", "A")',
+    '"B"',
+    _coalesce,
+    lambda c, a, call: sa.func.coalesce(
+        *[c.nonempty(x, e.type) for x, e in zip(a, call.args, strict=True)]
+    ),
     min_args=1,
 )
 _lazy(
-    "IFBLANK", "value: T, fallback: T", "T",
+    "IFBLANK",
+    "value: T, fallback: T",
+    "T",
     "`value`, or `fallback` when value is blank.",
-    "IFBLANK(BLANK(), 0)", "0", _coalesce,
-    lambda c, a, call: sa.func.coalesce(*[c.nonempty(x, e.type) for x, e in zip(a, call.args, strict=True)]),
+    "IFBLANK(BLANK(), 0)",
+    "0",
+    _coalesce,
+    lambda c, a, call: sa.func.coalesce(
+        *[c.nonempty(x, e.type) for x, e in zip(a, call.args, strict=True)]
+    ),
 )
 _lazy(
-    "IFERROR", "value: T, fallback: T", "T",
+    "IFERROR",
+    "value: T, fallback: T",
+    "T",
     "`value`, or `fallback` when value has no answer (such as a division by zero).",
-    "IFERROR(1 / 0, 0)", "0", _iferror,
-    lambda c, a, call: sa.func.coalesce(*[c.nonempty(x, e.type) for x, e in zip(a, call.args, strict=True)]),
+    "IFERROR(1 / 0, 0)",
+    "0",
+    _iferror,
+    lambda c, a, call: sa.func.coalesce(
+        *[c.nonempty(x, e.type) for x, e in zip(a, call.args, strict=True)]
+    ),
     notes="A calculation with no answer gives blank in Tenon, never an error value such as "
     "#DIV/0!; IFERROR therefore also replaces a blank.",
 )
 
 
-@fn("NOT", "logic", "condition: condition", "boolean", "The opposite of a condition (blank counts as false).", "NOT(1 > 2)", "TRUE", sql=lambda c, a, call: sa.not_(c.cond(a[0])))
+@fn(
+    "NOT",
+    "logic",
+    "condition: condition",
+    "boolean",
+    "The opposite of a condition (blank counts as false).",
+    "NOT(1 > 2)",
+    "TRUE",
+    sql=lambda c, a, call: sa.not_(c.cond(a[0])),
+)
 def _not(value: Any) -> bool:
     return value is not True
 
 
-@fn("XOR", "logic", "condition...: condition", "boolean", "TRUE when an odd number of the conditions are true.", "XOR(TRUE, TRUE, TRUE)", "TRUE", min_args=1)
+@fn(
+    "XOR",
+    "logic",
+    "condition...: condition",
+    "boolean",
+    "TRUE when an odd number of the conditions are true.",
+    "XOR(TRUE, TRUE, TRUE)",
+    "TRUE",
+    min_args=1,
+)
 def _xor(*values: Any) -> bool:
     return sum(1 for v in values if v is True) % 2 == 1
 
 
-@fn("ISBLANK", "logic", "value: value", "boolean", "TRUE when the value is blank (empty text and empty lists count as blank).", 'ISBLANK("")', "TRUE", sql=lambda c, a, call: c.is_blank(a[0], call.args[0].type))
+@fn(
+    "ISBLANK",
+    "logic",
+    "value: value",
+    "boolean",
+    "TRUE when the value is blank (empty text and empty lists count as blank).",
+    'ISBLANK("")',
+    "TRUE",
+    sql=lambda c, a, call: c.is_blank(a[0], call.args[0].type),
+)
 def _isblank(value: Any) -> bool:
     return is_blank(value)
 
 
-@fn("ISNOTBLANK", "logic", "value: value", "boolean", "TRUE when the value is not blank.", 'ISNOTBLANK("x")', "TRUE", sql=lambda c, a, call: sa.not_(c.is_blank(a[0], call.args[0].type)))
+@fn(
+    "ISNOTBLANK",
+    "logic",
+    "value: value",
+    "boolean",
+    "TRUE when the value is not blank.",
+    'ISNOTBLANK("x")',
+    "TRUE",
+    sql=lambda c, a, call: sa.not_(c.is_blank(a[0], call.args[0].type)),
+)
 def _isnotblank(value: Any) -> bool:
     return not is_blank(value)
 
 
-@fn("BLANK", "logic", "", "blank", "The blank value.", "ISBLANK(BLANK())", "TRUE", sql=lambda c, a, call: sa.null())
+@fn(
+    "BLANK",
+    "logic",
+    "",
+    "blank",
+    "The blank value.",
+    "ISBLANK(BLANK())",
+    "TRUE",
+    sql=lambda c, a, call: sa.null(),
+)
 def _blank() -> None:
     return None
 
 
-@fn("TRUE", "logic", "", "boolean", "The value TRUE (the same as writing TRUE).", "TRUE()", "TRUE", sql=lambda c, a, call: sa.true())
+@fn(
+    "TRUE",
+    "logic",
+    "",
+    "boolean",
+    "The value TRUE (the same as writing TRUE).",
+    "TRUE()",
+    "TRUE",
+    sql=lambda c, a, call: sa.true(),
+)
 def _true() -> bool:
     return True
 
 
-@fn("FALSE", "logic", "", "boolean", "The value FALSE.", "FALSE()", "FALSE", sql=lambda c, a, call: sa.false())
+@fn(
+    "FALSE",
+    "logic",
+    "",
+    "boolean",
+    "The value FALSE.",
+    "FALSE()",
+    "FALSE",
+    sql=lambda c, a, call: sa.false(),
+)
 def _false() -> bool:
     return False
 
@@ -192,32 +316,31 @@ def _kind_test(kind: str) -> Any:
             return sa.false()
         return sa.not_(c.is_blank(a[0], call.args[0].type))
 
-    def impl(value: Any) -> bool:
-        raise AssertionError  # replaced below
-
     return sql
 
 
 def _type_is(kind: str, value: Any) -> bool:
-    if value is None:
-        return False
+    if value is None or isinstance(value, bool):
+        return kind == "boolean" and value is not None
     if kind == "number":
-        return not isinstance(value, bool) and isinstance(value, int | float) or type(value).__name__ == "Decimal"
-    if kind == "text":
-        return isinstance(value, str)
-    return isinstance(value, bool)
+        return isinstance(value, int | Decimal)
+    return kind == "text" and isinstance(value, str)
 
 
-for _name, _kind, _example in (
-    ("ISNUMBER", "number", "ISNUMBER(3)"),
-    ("ISTEXT", "text", 'ISTEXT("a")'),
-    ("ISLOGICAL", "boolean", "ISLOGICAL(FALSE)"),
+for _name, _kind, _what, _example in (
+    ("ISNUMBER", "number", "a number", "ISNUMBER(3)"),
+    ("ISTEXT", "text", "text", 'ISTEXT("a")'),
+    ("ISLOGICAL", "boolean", "TRUE or FALSE", "ISLOGICAL(FALSE)"),
 ):
     register(
         Function(
-            _name, "logic", parse_params("value: value"), "boolean",
-            f"TRUE when the value is a {'true/false value' if _kind == 'boolean' else _kind} (not blank).",
-            _example, "TRUE",
+            _name,
+            "logic",
+            parse_params("value: value"),
+            "boolean",
+            f"TRUE when the value is {_what} (not blank).",
+            _example,
+            "TRUE",
             impl=lambda value, _k=_kind: _type_is(_k, value),
             sql=_kind_test(_kind),
         )

@@ -34,10 +34,15 @@ def _round_sql(mode: str) -> Any:
 
 
 @fn(
-    "ROUND", "math", "value: number, digits?: number", _rounded_scale,
+    "ROUND",
+    "math",
+    "value: number, digits?: number",
+    _rounded_scale,
     "Rounds to `digits` decimal places (default 0), half away from zero; negative digits "
     "round to tens, hundreds, …",
-    "ROUND(272015.34, -3)", "272000", sql=_round_sql("half_up"),
+    "ROUND(272015.34, -3)",
+    "272000",
+    sql=_round_sql("half_up"),
     notes="Halves round away from zero as in Excel (ROUND(2.5, 0) = 3, ROUND(-2.5, 0) = -3), "
     "not to even as Python's round() does.",
 )
@@ -46,25 +51,45 @@ def _round(value: Any, digits: Any = 0) -> Any:
 
 
 @fn(
-    "ROUNDDOWN", "math", "value: number, digits?: number", _rounded_scale,
+    "ROUNDDOWN",
+    "math",
+    "value: number, digits?: number",
+    _rounded_scale,
     "Rounds toward zero to `digits` decimal places (truncates).",
-    "ROUNDDOWN(30246.58, 0)", "30246", sql=_round_sql("down"),
+    "ROUNDDOWN(30246.58, 0)",
+    "30246",
+    sql=_round_sql("down"),
 )
 def _rounddown(value: Any, digits: Any = 0) -> Any:
     return decimals.round_to(value, digits, "down")
 
 
 @fn(
-    "ROUNDUP", "math", "value: number, digits?: number", _rounded_scale,
+    "ROUNDUP",
+    "math",
+    "value: number, digits?: number",
+    _rounded_scale,
     "Rounds away from zero to `digits` decimal places.",
-    "ROUNDUP(-3.141, 1)", "-3.2", sql=_round_sql("up"),
+    "ROUNDUP(-3.141, 1)",
+    "-3.2",
+    sql=_round_sql("up"),
 )
 def _roundup(value: Any, digits: Any = 0) -> Any:
     return decimals.round_to(value, digits, "up")
 
 
-@fn("ABS", "math", "value: number", "T", "The value without its sign.", "ABS(-2.5)", "2.5",
-    sql=lambda c, a, call: sa.func.abs(a[0]) if not c.sqlite or not call.type.scale else c.python(call, a))
+@fn(
+    "ABS",
+    "math",
+    "value: number",
+    "T",
+    "The value without its sign.",
+    "ABS(-2.5)",
+    "2.5",
+    sql=lambda c, a, call: (
+        sa.func.abs(a[0]) if not c.sqlite or not call.type.scale else c.python(call, a)
+    ),
+)
 def _abs(value: Any) -> Any:
     return None if value is None else abs(value)
 
@@ -80,18 +105,38 @@ def _extreme_sql(name: str) -> Any:
     return sql
 
 
-@fn("MIN", "math", "value...: T", "T",
+@fn(
+    "MIN",
+    "math",
+    "value...: T",
+    "T",
     "The smallest value (numbers, dates or text), ignoring blanks; over related records: "
     "`MIN(lines.amount, condition)`.",
-    "MIN(3, 1.5, 2)", "1.5", sql=_extreme_sql("MIN"), min_args=1, where_arg=1, aggregate="MIN")
+    "MIN(3, 1.5, 2)",
+    "1.5",
+    sql=_extreme_sql("MIN"),
+    min_args=1,
+    where_arg=1,
+    aggregate="MIN",
+)
 def _min(*values: Any) -> Any:
     items = flatten(values)
     return min(items) if items else None
 
 
-@fn("MAX", "math", "value...: T", "T",
+@fn(
+    "MAX",
+    "math",
+    "value...: T",
+    "T",
     "The largest value, ignoring blanks; over related records: `MAX(lines.amount, condition)`.",
-    "MAX(3, 1.5, 2)", "3", sql=_extreme_sql("MAX"), min_args=1, where_arg=1, aggregate="MAX")
+    "MAX(3, 1.5, 2)",
+    "3",
+    sql=_extreme_sql("MAX"),
+    min_args=1,
+    where_arg=1,
+    aggregate="MAX",
+)
 def _max(*values: Any) -> Any:
     items = flatten(values)
     return max(items) if items else None
@@ -105,10 +150,20 @@ def _sum_sql(c: Any, a: list[Any], call: ir.Call) -> Any:
     return out
 
 
-@fn("SUM", "math", "value...: number", "T",
+@fn(
+    "SUM",
+    "math",
+    "value...: number",
+    "T",
     "Adds the values, ignoring blanks; over related records: "
     '`SUM(lines.amount, eligibility = "eligible")` (0 when there are none).',
-    "SUM(1, 2.5, 3)", "6.5", sql=_sum_sql, min_args=1, where_arg=1, aggregate="SUM")
+    "SUM(1, 2.5, 3)",
+    "6.5",
+    sql=_sum_sql,
+    min_args=1,
+    where_arg=1,
+    aggregate="SUM",
+)
 def _sum(*values: Any) -> Any:
     total: Any = 0
     for v in flatten(values):
@@ -116,23 +171,42 @@ def _sum(*values: Any) -> Any:
     return total
 
 
-@fn("AVERAGE", "math", "value...: number", "number",
+@fn(
+    "AVERAGE",
+    "math",
+    "value...: number",
+    "number",
     "The mean of the values, ignoring blanks (blank when there are none); over related "
     "records: `AVERAGE(lines.score, condition)`.",
-    "AVERAGE(1, 2, 4)", "2.333333333333333333333333333333",
-    sql=pg(lambda c, a, call: c.arith("/", _sum_sql(c, a, call), sa.literal(len(a)), (MAX_SCALE, 0))),
-    min_args=1, where_arg=1, aggregate="AVERAGE")
+    "AVERAGE(1, 2, 4)",
+    "2.333333333333333333333333333333",
+    sql=pg(
+        lambda c, a, call: c.arith("/", _sum_sql(c, a, call), sa.literal(len(a)), (MAX_SCALE, 0))
+    ),
+    min_args=1,
+    where_arg=1,
+    aggregate="AVERAGE",
+)
 def _average(*values: Any) -> Any:
     items = flatten(values)
     return decimals.div(sum(items, Decimal(0)), len(items)) if items else None
 
 
-@fn("COUNT", "math", "value...: any", "integer",
+@fn(
+    "COUNT",
+    "math",
+    "value...: any",
+    "integer",
     "How many of the values are not blank; over related records: `COUNT(lines)` or "
     '`COUNT(lines, status = "open")`.',
-    'COUNT(1, BLANK(), "a")', "2", min_args=1, where_arg=1, aggregate="COUNT",
+    'COUNT(1, BLANK(), "a")',
+    "2",
+    min_args=1,
+    where_arg=1,
+    aggregate="COUNT",
     sql=lambda c, a, call: sum((sa.case((x.is_(None), 0), else_=1) for x in a), sa.literal(0)),
     notes="Excel's COUNT counts only numbers; Tenon's counts every value that is not blank "
-    "(as COUNTA).")
+    "(as COUNTA).",
+)
 def _count(*values: Any) -> int:
     return len(flatten(values))
