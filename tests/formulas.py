@@ -9,10 +9,14 @@ inside the database and check both agree.
 Field names available on ``fx.row``: n, m (decimal 18,4), i (integer), money (currency),
 pct (percent), s, s2 (text), d, d2 (date), dt (datetime), b (boolean), sel (select S..D),
 tags (multi_select x/y/z), parent (reference to row; ``children`` lists child rows).
+Pass ``children=[{"n": 1}, …]`` to store rows pointing at the record through ``parent``:
+``fx.both("SUM(children.n, n > 0)", children=[...])``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -20,11 +24,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from runtime.formula.engine import FormulaEngine
 from runtime.formula.errors import FormulaError
 from runtime.formula.evaluator import Compiled, Env
+from runtime.formula.lookups import SqlLookups
 from runtime.formula.sqlcompile import SqlCompiler, SqlEnv
 from runtime.metadata.model import AppDef
 from runtime.storage.tables import build_table
@@ -87,31 +92,50 @@ class Fx:
             self.check(text, **options)
         return caught.value
 
-    def py(self, text: str, **values: Any) -> Any:
-        """``text`` evaluated in Python for a record with ``values`` (others blank)."""
-        record = {c.name: None for c in self.table.columns} | values
-        return Compiled(self.check(text)).evaluate(record, self.env())
+    def compiler(self) -> SqlCompiler:
+        env = SqlEnv(self.today, self.now, self.me)
+        return SqlCompiler(self.dialect, lambda _q: self.table, env)
 
-    def sql(self, text: str, **values: Any) -> Any:
-        """``text`` evaluated inside the database for a stored record with ``values``."""
-        tree = self.check(text)
-        compiler = SqlCompiler(
-            self.dialect, lambda _q: self.table, SqlEnv(self.today, self.now, self.me)
-        )
+    @contextmanager
+    def stored(
+        self, values: dict[str, Any], children: list[dict[str, Any]] | None = None
+    ) -> Iterator[tuple[Connection, int]]:
+        """A transaction holding the record (and its ``children`` rows), rolled back after."""
         with self.engine.connect() as conn:
             trans = conn.begin()
             try:
-                row = {"version": 1, "created_at": STAMP, "updated_at": STAMP} | values
-                new_id = conn.execute(sa.insert(self.table).values(row)).inserted_primary_key[0]
-                query = sa.select(compiler.value(tree, self.table)).where(self.table.c.id == new_id)
-                return compiler.python_value(conn.execute(query).scalar(), tree.type)
+                stamp = {"version": 1, "created_at": STAMP, "updated_at": STAMP}
+                insert = sa.insert(self.table)
+                new_id = conn.execute(insert.values(stamp | values)).inserted_primary_key[0]
+                for child in children or []:
+                    conn.execute(insert.values(stamp | child | {"parent": new_id}))
+                yield conn, new_id
             finally:
                 trans.rollback()
 
-    def both(self, text: str, **values: Any) -> Any:
+    def py(self, text: str, children: list[dict[str, Any]] | None = None, **values: Any) -> Any:
+        """``text`` evaluated in Python for a record with ``values`` (others blank); other
+        records (``children`` rows pointing at it through ``parent``) are read from the
+        database."""
+        tree = self.check(text)
+        with self.stored(values, children) as (conn, new_id):
+            record = {c.name: None for c in self.table.columns} | values | {"id": new_id}
+            lookups = SqlLookups(conn, self.compiler(), self.table)
+            env = Env(self.today, self.now, self.me, lookups)
+            return Compiled(tree).evaluate(record, env)
+
+    def sql(self, text: str, children: list[dict[str, Any]] | None = None, **values: Any) -> Any:
+        """``text`` evaluated inside the database for a stored record with ``values``."""
+        tree = self.check(text)
+        compiler = self.compiler()
+        with self.stored(values, children) as (conn, new_id):
+            query = sa.select(compiler.value(tree, self.table)).where(self.table.c.id == new_id)
+            return compiler.python_value(conn.execute(query).scalar(), tree.type)
+
+    def both(self, text: str, children: list[dict[str, Any]] | None = None, **values: Any) -> Any:
         """Evaluate in Python and in the database; assert they agree; return the value."""
-        expected = self.py(text, **values)
-        got = self.sql(text, **values)
+        expected = self.py(text, children, **values)
+        got = self.sql(text, children, **values)
         assert got == expected, f"{text}: database gave {got!r}, Python gave {expected!r}"
         numbers = (int, Decimal)
         same_kind = type(got) is type(expected) or (

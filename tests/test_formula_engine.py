@@ -24,3 +24,22 @@ def test_bench_formula_agrees(fx: Fx) -> None:
 def test_date_examples(fx: Fx) -> None:
     assert fx.both("EDATE(d, 3) - 1", d=date(2025, 3, 10)) == date(2025, 6, 9)
     assert fx.both("d2 - d + 1", d=date(2025, 1, 1), d2=date(2025, 12, 31)) == 365
+
+
+def test_aggregates_and_paths_agree(fx: Fx) -> None:
+    kids = [
+        {"n": Decimal("1.5"), "sel": "A", "s": "x"},
+        {"n": Decimal("2.25"), "sel": "B", "s": "y"},
+        {"n": None, "sel": "A", "s": "z"},
+    ]
+    assert fx.both("SUM(children.n)", children=kids) == Decimal("3.75")
+    assert fx.both('SUM(children.n, sel = "A")', children=kids) == Decimal("1.5")
+    assert fx.both("COUNT(children)", children=kids) == 3
+    assert fx.both('COUNT(children, sel = "A")', children=kids) == 2
+    assert fx.both("COUNT(children.n)", children=kids) == 2
+    assert fx.both("AVERAGE(children.n)", children=kids) == Decimal("1.875")
+    assert fx.both("MAX(children.n)", children=kids) == Decimal("2.25")
+    assert fx.both("MIN(children.s)", children=kids) == "x"
+    assert fx.both("SUM(children.n)") == 0
+    assert fx.both("AVERAGE(children.n)") is None
+    assert fx.py('ARRAYJOIN(children.s, "|")', children=kids) == "x|y|z"

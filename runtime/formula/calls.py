@@ -77,19 +77,19 @@ def check_call(checker: Checker, node: Call, scope: Scope) -> ir.Expr:
         )
     args: list[ir.Expr] = []
     rows: ir.Related | None = None
-    for i, arg in enumerate(node.args):
+    for i, source in enumerate(node.args):
         if i == fn.where_arg and rows is not None:
             child = checker.catalog[rows.child]
             inner = Scope(
                 child, inline=False, allow_me=scope.allow_me, allow_clock=scope.allow_clock
             )
-            where = checker.node(arg, inner)
+            where = checker.node(source, inner)
             _expect(fn, i, where, "condition")
             rows = ir.Related(
                 rows.type, rows.pos, rows.base, rows.child, rows.fk, rows.value, where
             )
             continue
-        checked = checker.node(arg, scope)
+        checked = checker.node(source, scope)
         if i == 0 and fn.where_arg is not None and isinstance(checked, ir.Related):
             rows = checked
             continue

@@ -66,7 +66,7 @@ class ObjectInfo:
 
     @property
     def soft_delete(self) -> bool:
-        return self.spec.get("delete", "hard") == "soft"
+        return bool(self.spec.get("delete", "hard") == "soft")
 
     def names(self) -> list[str]:
         return [*self.fields, *self.relations]

@@ -256,11 +256,11 @@ class Checker:
             )
         for side, other in ((left, right), (right, left)):
             options = side.type.options
-            literal = isinstance(other, ir.Const) and isinstance(other.value, str)
-            if options and literal and other.value not in options:
+            value = other.value if isinstance(other, ir.Const) else None
+            if options and isinstance(value, str) and value not in options:
                 raise FormulaError(
-                    f"{other.value!r} is not one of the options "
-                    f"({', '.join(options)}){suggest(other.value, options)}",
+                    f"{value!r} is not one of the options "
+                    f"({', '.join(options)}){suggest(value, options)}",
                     other.pos,
                     "FORMULA_OPTION",
                 )

@@ -119,9 +119,8 @@ def translate(expr: ir.Expr) -> Any:
     function = expr.function
     args = [translate(a) for a in expr.args]
     if function.name == "IF" and len(args) == 3:
-        return ast.IfExp(
-            test=_Op(expr.pos, operators.is_true, args[0], None), body=args[1], orelse=args[2]
-        )
+        test: Any = _Op(expr.pos, operators.is_true, args[0], None)
+        return ast.IfExp(test=test, body=args[1], orelse=args[2])
     if function.lazy is not None:
         return _Lazy(expr.pos, function.name, function.lazy, args)
     assert function.impl is not None

@@ -80,14 +80,14 @@ class Related(Expr):
     """The records of ``child`` whose reference ``fk`` points at ``base`` (a list), each
     mapped to ``value`` (None: the records themselves)."""
 
-    base: Expr
+    base: Expr | None  # None: the record the formula is about
     child: str
     fk: str
     value: Expr | None = None
     where: Expr | None = None
 
     def children(self) -> tuple[Expr, ...]:
-        return (self.base,)
+        return () if self.base is None else (self.base,)
 
 
 @dataclass(frozen=True, eq=False)

@@ -137,7 +137,8 @@ class SqlCompiler:
             if op != "/" and scales == (0, 0):
                 return {"+": left + right, "-": left - right, "*": left * right}[op]
             name = {"+": "tenon_add", "-": "tenon_sub", "*": "tenon_mul", "/": "tenon_div"}[op]
-            return getattr(sa.func, name)(left, right)
+            udf: SQL = getattr(sa.func, name)(left, right)
+            return udf
         if op == "/":
             return sa.func.round(sa.cast(left, _WIDE) / sa.func.nullif(right, 0), MAX_SCALE)
         if op == "*":
@@ -169,6 +170,7 @@ class SqlCompiler:
 
     def text(self, value: SQL, ftype: FType) -> SQL:
         """``value`` as text, the way ``&`` and TEXT show it; blank is empty text."""
+        shown: SQL
         if ftype.kind == "number":
             shown = (
                 sa.func.tenon_text(value)
@@ -189,7 +191,8 @@ class SqlCompiler:
         if isinstance(expr, ir.Const):
             return self.literal(expr.value, expr.type)
         if isinstance(expr, ir.Local):
-            return row.c[expr.name]
+            column: SQL = row.c[expr.name]
+            return column
         if isinstance(expr, ir.Inline):
             return self.compile(expr.body, row)
         if isinstance(expr, ir.Me):
@@ -222,7 +225,8 @@ class SqlCompiler:
                 "FORMULA_SQL",
             )
         args = [self.compile(a, row) for a in expr.args]
-        return fn.sql(self, args, expr)
+        translated: SQL = fn.sql(self, args, expr)
+        return translated
 
     def ref(self, expr: ir.Ref, row: Any) -> SQL:
         base = self.compile(expr.base, row)
@@ -230,8 +234,7 @@ class SqlCompiler:
         value = self.compile(expr.body, other) if expr.body is not None else other.c[expr.name]
         return sa.select(value).where(other.c.id == base).scalar_subquery()
 
-    def aggregate(self, expr: ir.Aggregate, row: Any) -> SQL:
-        rows = expr.rows
+    def _rows(self, rows: ir.Related, row: Any) -> tuple[Any, list[SQL]]:
         parent = row.c.id if rows.base is None else self.compile(rows.base, row)
         child = self.alias(rows.child)
         clauses = [child.c[rows.fk] == parent]
@@ -239,6 +242,17 @@ class SqlCompiler:
             clauses.append(child.c.deleted_at.is_(None))
         if rows.where is not None:
             clauses.append(self.condition(rows.where, child))
+        return child, clauses
+
+    def related(self, rows: ir.Related, row: Any) -> sa.Select[Any]:
+        """The values (or ids) of the related records, in creation order."""
+        child, clauses = self._rows(rows, row)
+        value = self.compile(rows.value, child) if rows.value is not None else child.c.id
+        return sa.select(value).where(*clauses).order_by(child.c.id)
+
+    def aggregate(self, expr: ir.Aggregate, row: Any) -> SQL:
+        rows = expr.rows
+        child, clauses = self._rows(rows, row)
         value = self.compile(rows.value, child) if rows.value is not None else None
         func = expr.func
         if func == "COUNT":

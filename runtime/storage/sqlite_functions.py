@@ -136,26 +136,28 @@ class _Sum:
 
 
 class _Extreme:
-    pick: Callable[[Decimal, Decimal], Decimal] = min
+    largest = False
 
     def __init__(self) -> None:
         self.best: Decimal | None = None
 
     def step(self, value: Any) -> None:
         x = to_decimal(value)
-        if x is not None:
-            self.best = x if self.best is None else type(self).pick(self.best, x)
+        if x is None:
+            return
+        if self.best is None or (x > self.best if self.largest else x < self.best):
+            self.best = x
 
     def finalize(self) -> SqlValue:
         return _out(self.best)
 
 
 class _Min(_Extreme):
-    pick = min
+    largest = False
 
 
 class _Max(_Extreme):
-    pick = max
+    largest = True
 
 
 def tenon_regexp(pattern: Any, text: Any) -> int | None:
@@ -192,10 +194,10 @@ def tenon_call(key: Any, *args: Any) -> Any:
 
 SCALARS: dict[str, tuple[int, Callable[..., Any]]] = {
     "tenon_call": (-1, tenon_call),
-    "tenon_add": (2, _binary(decimals.add)),  # type: ignore[arg-type]
-    "tenon_sub": (2, _binary(decimals.sub)),  # type: ignore[arg-type]
-    "tenon_mul": (2, _binary(decimals.mul)),  # type: ignore[arg-type]
-    "tenon_div": (2, _binary(decimals.div)),  # type: ignore[arg-type]
+    "tenon_add": (2, _binary(decimals.add)),
+    "tenon_sub": (2, _binary(decimals.sub)),
+    "tenon_mul": (2, _binary(decimals.mul)),
+    "tenon_div": (2, _binary(decimals.div)),
     "tenon_round": (3, tenon_round),
     "tenon_num": (1, tenon_num),
     "tenon_text": (1, tenon_text),
