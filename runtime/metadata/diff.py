@@ -41,7 +41,8 @@ class Change:
 
     @property
     def loses_data(self) -> bool:
-        return self.kind in (DROP_OBJECT, DROP_FIELD) and self.rows_affected > 0
+        computed = self.old is not None and self.old.computed
+        return self.kind in (DROP_OBJECT, DROP_FIELD) and self.rows_affected > 0 and not computed
 
     def describe(self) -> str:
         what = f"{self.object}.{self.field}" if self.field else self.object
@@ -83,6 +84,10 @@ class Change:
 
 def _type_note(old: FieldDef, new: FieldDef) -> str | None:
     """Why the stored values of ``old`` must be checked to become ``new``, or None."""
+    if old.computed and new.computed:
+        if old.storage_signature("") != new.storage_signature(""):
+            return f"result {old.returns} → {new.returns}, recomputed"
+        return None
     if old.type != new.type:
         return f"type {old.type} → {new.type}"
     if old.storage == "decimal" and old.decimal_shape != new.decimal_shape:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from runtime.formula.volatility import volatile_fields
 from runtime.metadata.fieldtypes import FIELD_TYPES, decimal_shape, option_values
 from runtime.metadata.semver import Version, VersionRange
 
@@ -29,14 +30,36 @@ def definition_hash(definition: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical_json(definition).encode("utf-8")).hexdigest()
 
 
+COMPUTED_TYPES = frozenset({"formula", "rollup"})
+
+
 @dataclass(frozen=True)
 class FieldDef:
     name: str
     type: str
     spec: Mapping[str, Any]
+    volatile: bool = False  # a computed field that reads the clock: computed when read
+
+    @property
+    def computed(self) -> bool:
+        return self.type in COMPUTED_TYPES
+
+    @property
+    def returns(self) -> str | None:
+        """The value type: the field's type, or a computed field's ``returns``."""
+        if not self.computed:
+            return self.type
+        value = self.spec.get("returns")
+        return str(value) if isinstance(value, str) and value in FIELD_TYPES else None
 
     @property
     def storage(self) -> str | None:
+        """The column kind; computed fields are stored in a column of their result type
+        (recomputed on every write) unless they read the clock."""
+        if self.computed:
+            if self.volatile or self.returns is None:
+                return None
+            return FIELD_TYPES[self.returns].storage
         return FIELD_TYPES[self.type].storage
 
     @property
@@ -68,6 +91,8 @@ class FieldDef:
 
     @property
     def on_delete(self) -> str:
+        if self.computed:
+            return "set_null"  # a computed link never blocks deleting its target
         return str(self.spec.get("on_delete", "restrict"))
 
     @property
@@ -76,7 +101,7 @@ class FieldDef:
 
     @property
     def decimal_shape(self) -> tuple[int, int]:
-        return decimal_shape(self.spec)
+        return decimal_shape({**self.spec, "type": self.returns})
 
     def storage_signature(self, app: str) -> tuple[Any, ...]:
         """What the column looks like in the database; equal signatures need no DDL."""
@@ -168,7 +193,10 @@ class AppDef:
         name = raw["name"]
         objects = []
         for obj in raw.get("objects") or []:
-            fields = tuple(FieldDef(f["name"], f["type"], f) for f in obj["fields"])
+            volatile = volatile_fields(obj["fields"])
+            fields = tuple(
+                FieldDef(f["name"], f["type"], f, f["name"] in volatile) for f in obj["fields"]
+            )
             constraints = tuple(
                 ConstraintDef(c["name"], tuple(c["fields"]), c.get("where"), c)
                 for c in obj.get("constraints") or []

@@ -172,6 +172,9 @@ def _typed_scan(conn: Connection, old_table: sa.Table, column: str) -> list[tupl
 
 def _check_alter(conn: Connection, change: Change, old_table: sa.Table) -> None:
     assert change.old is not None and change.new is not None
+    if change.new.computed:
+        change.converted = []  # recomputed after the install, nothing to convert
+        return
     values = _typed_scan(conn, old_table, change.old.name)
     change.rows_affected = len(values)
     if change.old.storage == "reference" and change.old.target != change.new.target:

@@ -1,0 +1,180 @@
+"""Type-check every formula of an app definition at validation time.
+
+Each formula is checked against the object it is about: computed fields must give a value
+that fits their ``returns``; defaults must fit their field; rules, form conditions,
+workflow and automation conditions, permission scopes and filters must be conditions;
+scopes and filters must also run inside the database. Errors name the JSON pointer, the
+line and column in the formula, and show a caret under the culprit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from runtime.formula import ir
+from runtime.formula.analysis import sql_problem
+from runtime.formula.catalog import COMPUTED
+from runtime.formula.engine import FormulaEngine
+from runtime.formula.errors import FormulaError
+from runtime.formula.parser import parse
+from runtime.formula.types import fits, result_kind
+from runtime.metadata.semantic import Checker, _dicts
+
+
+def _issue(c: Checker, path: str, text: str, exc: FormulaError) -> None:
+    c.add(path, f"formula error: {exc.describe(text)}", exc.code)
+
+
+def _parses(text: Any) -> bool:
+    if not isinstance(text, str):
+        return False
+    try:
+        parse(text)
+    except FormulaError:
+        return False  # reported once, by the syntax check
+    return True
+
+
+class _Formulas:
+    def __init__(self, c: Checker) -> None:
+        self.c = c
+        docs: list[Mapping[str, Any]] = [c.doc]
+        requires = c.doc.get("requires")
+        for name in requires if isinstance(requires, dict) else {}:
+            other = c.required_app(str(name))
+            if other is not None:
+                docs.append(other)
+        self.engine = FormulaEngine(docs)
+
+    def qualified(self, name: Any) -> str | None:
+        if not isinstance(name, str):
+            return None
+        full = name if "." in name else f"{self.c.app}.{name}"
+        return full if self.engine.catalog.get(full) is not None else None
+
+    def check(
+        self,
+        path: str,
+        text: Any,
+        obj: str | None,
+        *,
+        condition: bool = True,
+        sql: bool = False,
+        stored: bool = False,
+    ) -> ir.Expr | None:
+        if obj is None or not _parses(text):
+            return None
+        try:
+            tree = self.engine.check(
+                text, obj, expect="boolean" if condition else None, stored=stored
+            )
+            if sql:
+                problem = sql_problem(tree)
+                if problem:
+                    raise FormulaError(problem[0], problem[1], "FORMULA_SQL")
+        except FormulaError as exc:
+            _issue(self.c, path, text, exc)
+            return None
+        return tree
+
+    # -- objects ------------------------------------------------------------------------
+
+    def objects(self) -> None:
+        for i, obj in _dicts(self.c.doc.get("objects")):
+            qualified = self.qualified(obj.get("name"))
+            if qualified is None:
+                continue
+            for k, spec in _dicts(obj.get("fields")):
+                self.field(f"/objects/{i}/fields/{k}", qualified, spec)
+            for j, rule in _dicts(obj.get("rules")):
+                self.check(f"/objects/{i}/rules/{j}/when", rule.get("when"), qualified)
+
+    def field(self, path: str, obj: str, spec: Mapping[str, Any]) -> None:
+        default = spec.get("default")
+        if isinstance(default, dict) and "formula" in default:
+            tree = self.check(f"{path}/default/formula", default["formula"], obj, condition=False)
+            if tree is not None and not fits(tree.type, str(spec.get("type"))):
+                self.c.add(
+                    f"{path}/default/formula",
+                    f"the default formula gives a {tree.type}, which does not fit a "
+                    f"{spec.get('type')} field",
+                    "FORMULA_TYPE",
+                )
+        if spec.get("type") not in COMPUTED or not _parses(spec.get("formula")):
+            return
+        text = str(spec["formula"])
+        info = self.engine.catalog[obj]
+        field = info.fields.get(str(spec.get("name")))
+        if field is None:
+            return
+        try:
+            tree = self.engine.checker.computed(info, field)
+        except FormulaError as exc:
+            _issue(self.c, f"{path}/formula", text, exc)
+            return
+        returns = spec.get("returns")
+        if not isinstance(returns, str):
+            self.c.add(
+                path,
+                f'a computed field needs "returns"; this formula gives a {tree.type}, so '
+                f'"returns": "{result_kind(tree.type)}" would fit',
+                "MISSING",
+            )
+            return
+        if not fits(tree.type, returns):
+            self.c.add(
+                f"{path}/formula",
+                f"the formula gives a {tree.type}, but the field returns {returns}",
+                "FORMULA_TYPE",
+            )
+        if spec.get("type") == "rollup" and not any(
+            isinstance(n, ir.Aggregate) for n in tree.walk()
+        ):
+            self.c.add(
+                f"{path}/formula",
+                "a rollup must aggregate related records (SUM, COUNT, AVERAGE, MIN or MAX); "
+                'use type "formula" for other computed values',
+                "FORMULA_TYPE",
+            )
+
+    # -- sections -----------------------------------------------------------------------
+
+    def sections(self) -> None:
+        doc = self.c.doc
+        for i, form in _dicts(doc.get("forms")):
+            obj = self.qualified(form.get("object"))
+            for s, section in _dicts(form.get("sections")):
+                base = f"/forms/{i}/sections/{s}"
+                self.check(f"{base}/visible_when", section.get("visible_when"), obj)
+                for k, entry in _dicts(section.get("fields")):
+                    for key in ("visible_when", "required_when", "readonly_when"):
+                        self.check(f"{base}/fields/{k}/{key}", entry.get(key), obj)
+        for i, view in _dicts(doc.get("views")):
+            obj = self.qualified(view.get("object"))
+            self.check(f"/views/{i}/filter", view.get("filter"), obj, sql=True)
+        for i, flow in _dicts(doc.get("workflows")):
+            obj = self.qualified(flow.get("object"))
+            for t, transition in _dicts(flow.get("transitions")):
+                path = f"/workflows/{i}/transitions/{t}/condition"
+                self.check(path, transition.get("condition"), obj)
+        for i, auto in _dicts(doc.get("automations")):
+            obj = self.qualified(auto.get("object"))
+            trigger = auto.get("trigger")
+            if isinstance(trigger, dict):
+                path = f"/automations/{i}/trigger/condition"
+                self.check(path, trigger.get("condition"), obj)
+        for i, perm in _dicts(doc.get("permissions")):
+            obj = self.qualified(perm.get("object"))
+            self.check(f"/permissions/{i}/scope", perm.get("scope"), obj, sql=True)
+        for i, board in _dicts(doc.get("dashboards")):
+            for w, widget in _dicts(board.get("widgets")):
+                obj = self.qualified(widget.get("object"))
+                path = f"/dashboards/{i}/widgets/{w}/filter"
+                self.check(path, widget.get("filter"), obj, sql=True)
+
+
+def check_formula_types(c: Checker) -> None:
+    formulas = _Formulas(c)
+    formulas.objects()
+    formulas.sections()
