@@ -23,6 +23,7 @@ from runtime.metadata.diff import ALTER_FIELD, DROP_FIELD
 from runtime.metadata.model import AppDef
 from runtime.metadata.package import Package, write_package
 from runtime.metadata.validate import check_package, definition_issues
+from runtime.services.computed import Computed
 from runtime.services.conditions import compile_conditions
 from runtime.storage import plan as planning
 from runtime.storage import sync
@@ -155,8 +156,19 @@ class AppService:
                     f"The database refused the change, so nothing was installed: {reason}",
                     code="SCHEMA_CHANGE_FAILED",
                 ) from exc
+            self._recompute(conn, new)
             self._record(conn, new, old, plan, archives, actor)
         return InstallResult("upgraded" if old else "installed", plan, archives)
+
+    def _recompute(self, conn: Connection, new: AppDef) -> None:
+        """Stored computed fields of the new version, recomputed for every row (in SQL)."""
+        if not any(f.computed and f.stored for o in new.objects for f in o.fields):
+            return
+        apps = {n: AppDef.from_dict(d) for n, d in _installed_definitions(conn).items()}
+        apps[new.name] = new
+        computed = Computed(apps, self.clock)
+        for obj in new.objects:
+            computed.recompute_all(conn, obj.qualified)
 
     def _prepare(
         self, conn: Connection, package: Package

@@ -1,0 +1,263 @@
+"""Keep stored computed fields (formulas and rollups) right, inside the write transaction.
+
+* ``recompute(obj, ids)`` recomputes the record's stored computed fields in one UPDATE per
+  object (other computed fields of the same record are inlined, so order does not matter
+  and intermediates stay exact), then follows the dependency graph to the records that
+  read them: the parent of an edited child line (rollups), the records that reference a
+  renamed record (lookups), and so on, to a bounded depth.
+* ``recompute_all(obj)`` recomputes every row, inside the database, after an install or
+  upgrade; a field that reads its own kind through a reference (a department's level from
+  its parent's) is repeated until nothing changes.
+
+Formulas whose functions cannot run inside the database are evaluated in Python, record by
+record, with the same semantics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from runtime.clock import Clock
+from runtime.formula import ir
+from runtime.formula.analysis import Dependency, dependencies, sql_problem
+from runtime.formula.engine import FormulaEngine
+from runtime.formula.evaluator import Compiled, Env
+from runtime.formula.lookups import SqlLookups
+from runtime.formula.sqlcompile import SqlCompiler, SqlEnv
+from runtime.metadata.model import AppDef, FieldDef, ObjectDef
+from runtime.storage.tables import build_table
+
+MAX_CASCADE = 32  # dependency hops followed after one write
+MAX_PASSES = 64  # repetitions of a self-referencing bulk recompute (hierarchy depth)
+
+
+@dataclass
+class _Target:
+    """One stored computed field and how to compute it."""
+
+    obj: str
+    fdef: FieldDef
+    tree: ir.Expr
+    in_sql: bool
+    reads: set[Dependency] = field(default_factory=set)
+
+
+class Computed:
+    """Computed-field maintenance for a set of installed apps (definitions by name)."""
+
+    def __init__(self, apps: Mapping[str, AppDef], clock: Clock | None = None) -> None:
+        self.apps = dict(apps)
+        self.clock = clock or Clock()
+        self.engine = FormulaEngine(a.raw for a in self.apps.values())
+        self._tables: dict[str, sa.Table] = {}
+        self.targets: dict[str, list[_Target]] = {}
+        for app in self.apps.values():
+            for obj in app.objects:
+                self.targets[obj.qualified] = [
+                    self._target(obj, f) for f in obj.fields if _stored_computed(f)
+                ]
+
+    def _target(self, obj: ObjectDef, fdef: FieldDef) -> _Target:
+        info = self.engine.catalog[obj.qualified]
+        tree = self.engine.checker.computed(info, info.fields[fdef.name])
+        return _Target(
+            obj.qualified, fdef, tree, sql_problem(tree) is None, dependencies(tree, obj.qualified)
+        )
+
+    # -- tables -------------------------------------------------------------------------
+
+    def table(self, qualified: str) -> sa.Table:
+        if qualified not in self._tables:
+            app_name, _, obj_name = qualified.partition(".")
+            app = self.apps[app_name]
+            md = sa.MetaData()
+            self._tables[qualified] = build_table(md, app, app.object(obj_name))
+        return self._tables[qualified]
+
+    def compiler(self, conn: Connection, me: int | None = None) -> SqlCompiler:
+        now = self.clock.now()
+        return SqlCompiler(conn.dialect.name, self.table, SqlEnv(now.date(), now, me))
+
+    # -- recomputation ------------------------------------------------------------------
+
+    def recompute_all(self, conn: Connection, qualified: str) -> int:
+        """Recompute every row of ``qualified``; returns the rows written in the last pass."""
+        targets = self.targets.get(qualified) or []
+        if not targets:
+            return 0
+        self_reading = any(d.obj == qualified and d.via for t in targets for d in t.reads)
+        changed = self._update(conn, qualified, None, only_changed=self_reading)
+        passes = 1
+        while self_reading and changed and passes < MAX_PASSES:
+            changed = self._update(conn, qualified, None, only_changed=True)
+            passes += 1
+        return changed
+
+    def recompute(
+        self,
+        conn: Connection,
+        qualified: str,
+        ids: Collection[int],
+        changed: Iterable[str] | None = None,
+        old_links: Mapping[str, Collection[int]] | None = None,
+    ) -> None:
+        """After records ``ids`` of ``qualified`` were written (fields ``changed``; None:
+        any), recompute them and every record whose computed fields read them.
+        ``old_links`` gives, per reference field, the ids it pointed at before the write,
+        so the previous parent of a moved child line is recomputed too."""
+        work: list[tuple[str, Any, set[str] | None, Mapping[str, Collection[int]]]] = [
+            (qualified, list(ids), set(changed) if changed is not None else None, old_links or {})
+        ]
+        for _ in range(MAX_CASCADE):
+            next_work = []
+            for obj, selector, fields, old in work:
+                table = self.table(obj)
+                query = sa.select(table.c.id).where(_within(table.c.id, _sets(selector)))
+                found = [int(i) for i in conn.execute(query).scalars()]
+                if not found:
+                    continue
+                if self.targets.get(obj):
+                    self._update(conn, obj, found)
+                written = set(fields) if fields is not None else None
+                if written is not None:
+                    written |= {t.fdef.name for t in self.targets.get(obj, [])}
+                next_work += self._dependents(obj, found, written, old)
+            if not next_work:
+                return
+            work = next_work
+
+    def _dependents(
+        self,
+        obj: str,
+        selector: Any,
+        written: set[str] | None,
+        old: Mapping[str, Collection[int]],
+    ) -> list[tuple[str, Any, set[str] | None, Mapping[str, Collection[int]]]]:
+        out: list[tuple[str, Any, set[str] | None, Mapping[str, Collection[int]]]] = []
+        seen: set[tuple[str, tuple[Any, ...]]] = set()
+        for targets in self.targets.values():
+            for target in targets:
+                for dep in target.reads:
+                    if dep.obj != obj or not dep.via:
+                        continue
+                    if written is not None and dep.field not in written and dep.field != "id":
+                        continue
+                    key = (target.obj, dep.via)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    out.append((target.obj, self._walk_back(dep.via, selector, old), None, {}))
+        return out
+
+    def _walk_back(
+        self,
+        via: tuple[tuple[str, str, str], ...],
+        selector: Any,
+        old: Mapping[str, Collection[int]],
+    ) -> list[Any]:
+        """Id sets (lists or subqueries) of the records that reach ``selector`` through ``via``."""
+        ids = _sets(selector)
+        for depth, (kind, obj, name) in enumerate(reversed(via)):
+            table = self.table(obj)
+            if kind == "ref":
+                ids = [sa.select(table.c.id).where(_within(table.c[name], ids))]
+            else:
+                ids = [sa.select(table.c[name]).where(_within(table.c.id, ids))]
+                previous = [v for v in old.get(name, ()) if v is not None] if depth == 0 else []
+                if previous:
+                    ids.append(previous)
+        return ids
+
+    def _update(
+        self, conn: Connection, qualified: str, selector: Any, only_changed: bool = False
+    ) -> int:
+        table = self.table(qualified)
+        targets = self.targets[qualified]
+        compiler = self.compiler(conn)
+        written = 0
+        in_sql = [t for t in targets if t.in_sql]
+        if in_sql:
+            values = {
+                t.fdef.name: _fit(compiler, compiler.value(t.tree, table), t.fdef) for t in in_sql
+            }
+            stmt = sa.update(table).values(values)
+            if selector is not None:
+                stmt = stmt.where(_within(table.c.id, _sets(selector)))
+            if only_changed:
+                stmt = stmt.where(
+                    sa.or_(*[table.c[name].is_distinct_from(expr) for name, expr in values.items()])
+                )
+            written += conn.execute(stmt).rowcount or 0
+        in_python = [t for t in targets if not t.in_sql]
+        if in_python:
+            written += self._update_in_python(conn, table, in_python, selector, compiler)
+        return written
+
+    def _update_in_python(
+        self,
+        conn: Connection,
+        table: sa.Table,
+        targets: list[_Target],
+        selector: Any,
+        compiler: SqlCompiler,
+    ) -> int:
+        query = sa.select(table)
+        if selector is not None:
+            query = query.where(_within(table.c.id, _sets(selector)))
+        now = self.clock.now()
+        env = Env(now.date(), now, None, SqlLookups(conn, compiler, table))
+        count = 0
+        for row in conn.execute(query).mappings().all():
+            record = dict(row)
+            values = {
+                t.fdef.name: _fit_python(Compiled(t.tree).evaluate(record, env), t.fdef)
+                for t in targets
+            }
+            conn.execute(sa.update(table).where(table.c.id == record["id"]).values(values))
+            count += 1
+        return count
+
+
+def _stored_computed(fdef: FieldDef) -> bool:
+    return fdef.computed and fdef.stored
+
+
+def _sets(selector: Any) -> list[Any]:
+    """A selector (ids, or a list of id sets from ``_walk_back``) as a list of id sets."""
+    if isinstance(selector, list) and selector and not isinstance(selector[0], int):
+        return selector
+    return [list(selector)]
+
+
+def _within(column: Any, sets: list[Any]) -> Any:
+    return sa.or_(*[column.in_(s) for s in sets]) if sets else sa.false()
+
+
+def _fit(compiler: SqlCompiler, value: Any, fdef: FieldDef) -> Any:
+    """The value as the column stores it: rounded half away from zero to its scale."""
+    storage = fdef.storage
+    if storage == "decimal":
+        return compiler.round(value, sa.literal(fdef.decimal_shape[1]), "half_up")
+    if storage == "integer":
+        rounded = compiler.round(value, sa.literal(0), "half_up")
+        return rounded if compiler.sqlite else sa.cast(rounded, sa.BigInteger())
+    return value
+
+
+def _fit_python(value: Any, fdef: FieldDef) -> Any:
+    from runtime import decimals
+
+    storage = fdef.storage
+    if value is None:
+        return None
+    if storage == "decimal":
+        return decimals.round_to(value, fdef.decimal_shape[1])
+    if storage == "integer":
+        rounded = decimals.round_to(value, 0)
+        return None if rounded is None else int(rounded)
+    return value
