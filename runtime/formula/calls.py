@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from runtime.formula import ir
+from runtime.formula.analysis import sql_problem
 from runtime.formula.errors import FormulaError
 from runtime.formula.library import REGISTRY, Function
 from runtime.formula.parser import Call, Node
@@ -80,11 +81,17 @@ def check_call(checker: Checker, node: Call, scope: Scope) -> ir.Expr:
     for i, source in enumerate(node.args):
         if i == fn.where_arg and rows is not None:
             child = checker.catalog[rows.child]
-            inner = Scope(
-                child, inline=False, allow_me=scope.allow_me, allow_clock=scope.allow_clock
-            )
+            inner = Scope(child, scope.inline, scope.allow_me, scope.allow_clock)
             where = checker.node(source, inner)
             _expect(fn, i, where, "condition")
+            problem = sql_problem(where)
+            if problem:
+                raise FormulaError(
+                    "a condition over related records runs inside the database: "
+                    + problem[0].split(", so", 1)[0],
+                    problem[1],
+                    "FORMULA_SQL",
+                )
             rows = ir.Related(
                 rows.type, rows.pos, rows.base, rows.child, rows.fk, rows.value, where
             )

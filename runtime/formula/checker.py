@@ -199,9 +199,7 @@ class Checker:
         rest = node.path[i + 1 :]
         value: ir.Expr | None = None
         if rest:
-            inner = Scope(
-                child, inline=False, allow_me=scope.allow_me, allow_clock=scope.allow_clock
-            )
+            inner = Scope(child, scope.inline, scope.allow_me, scope.allow_clock)
             value = self.name(Name(rest, node.pos), inner)
             if value.type.kind == "list":
                 raise FormulaError(

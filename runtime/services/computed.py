@@ -121,8 +121,13 @@ class Computed:
                 found = [int(i) for i in conn.execute(query).scalars()]
                 if not found:
                     continue
+                cascaded = fields is not None and not fields
                 if self.targets.get(obj):
-                    self._update(conn, obj, found)
+                    changed_rows = self._update(conn, obj, found, only_changed=cascaded)
+                    if cascaded and not changed_rows:
+                        continue  # nothing moved: the dependents are already right
+                elif cascaded:
+                    continue
                 written = set(fields) if fields is not None else None
                 if written is not None:
                     written |= {t.fdef.name for t in self.targets.get(obj, [])}
@@ -151,7 +156,7 @@ class Computed:
                     if key in seen:
                         continue
                     seen.add(key)
-                    out.append((target.obj, self._walk_back(dep.via, selector, old), None, {}))
+                    out.append((target.obj, self._walk_back(dep.via, selector, old), set(), {}))
         return out
 
     def _walk_back(
