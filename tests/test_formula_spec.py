@@ -122,7 +122,8 @@ BONUS: dict[str, Any] = {
                 _f(
                     "eligibility",
                     "select",
-                    'IFS(NOT(CONTAINS(plan.eligible_employment_types, employment_type)), "ineligible",'
+                    "IFS(NOT(CONTAINS(plan.eligible_employment_types, employment_type)),"
+                    ' "ineligible",'
                     " AND(NOT(ISBLANK(termination_date)), termination_date < plan.payout_date,"
                     ' NOT(CONTAINS(plan.good_leaver_reasons, termination_reason))), "ineligible",'
                     ' eligible_days < plan.min_service_days, "ineligible",'
@@ -299,6 +300,7 @@ def test_tr_2_distribution_rounding(fx: Fx, n: int, pct: str, allowed: int) -> N
 )
 def test_tr_1_nine_box(fx: Fx, q: tuple[int, int, int], box: int) -> None:
     rating = {9: "A", 2: "B", 7: "C", 4: "D"}[box]
-    potential = f"IFS(({q[0]} + {q[1]} + {q[2]}) / 3 >= 2.5, 3, ({q[0]} + {q[1]} + {q[2]}) / 3 >= 1.75, 2, TRUE, 1)"
+    score = f"({q[0]} + {q[1]} + {q[2]}) / 3"
+    potential = f"IFS({score} >= 2.5, 3, {score} >= 1.75, 2, TRUE, 1)"
     band = 'SWITCH(sel, "S", 3, "A", 3, "B", 2, "C", 1, "D", 1, NULL)'
     assert fx.both(f"({potential} - 1) * 3 + {band}", sel=rating) == box

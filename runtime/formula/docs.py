@@ -25,17 +25,20 @@ JSON path, the line and column, and a caret under the culprit — before anythin
 
 ## Syntax
 
-| element | examples |
-|---|---|
-| numbers, text, true/false, blank | `12`, `0.125`, `"R&D"` (a `""` inside text is one quote), `TRUE`, `FALSE`, `BLANK()` or `NULL` |
-| dates | `"2025-09-30"` wherever a date is expected (compared with a date, or given to a date function); `DATE(2025, 9, 30)` |
-| fields | `base_salary`; through references: `employee.department.name` |
-| related records | `lines` (the records whose reference declares `related_name: "lines"`), `lines.amount` |
-| aggregates | `SUM(lines.amount, eligibility = "eligible")`, `COUNT(lines)`, `AVERAGE`, `MIN`, `MAX` |
-| the signed-in user | `@me`, e.g. `employee.user = @me` |
-| arithmetic | `+ - * /`, parentheses; `date + 7`, `date - 1`, `end_date - start_date + 1` (days) |
-| text | `&` joins (`"P" & level`) |
-| comparison | `= <> < <= > >=` (text comparisons are case-sensitive) |
+* numbers, text, true/false, blank: `12`, `0.125`, `"R&D"` (`""` inside text is one
+  quote), `TRUE`, `FALSE`, `BLANK()` or `NULL`;
+* dates: `"2025-09-30"` wherever a date is expected (compared with a date, or given to a
+  date function), or `DATE(2025, 9, 30)`;
+* fields: `base_salary`; through references: `employee.department.name`;
+* related records: `lines` (the records whose reference declares
+  `related_name: "lines"`) and `lines.amount`;
+* aggregates: `SUM(lines.amount, eligibility = "eligible")`, `COUNT(lines)`, `AVERAGE`,
+  `MIN`, `MAX`;
+* the signed-in user: `@me`, as in `employee.user = @me`;
+* arithmetic: `+ - * /` and parentheses; `date + 7`, `date - 1`,
+  `end_date - start_date + 1` (days);
+* text: `&` joins (`"P" & level`);
+* comparison: `= <> < <= > >=` (text comparisons are case-sensitive).
 
 A leading `=` is allowed, as in a spreadsheet. Function names are case-insensitive.
 
