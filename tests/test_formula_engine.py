@@ -43,3 +43,18 @@ def test_aggregates_and_paths_agree(fx: Fx) -> None:
     assert fx.both("SUM(children.n)") == 0
     assert fx.both("AVERAGE(children.n)") is None
     assert fx.py('ARRAYJOIN(children.s, "|")', children=kids) == "x|y|z"
+
+
+def test_lists_spread_into_repeating_parameters(fx: Fx) -> None:
+    assert fx.py("SUM(LIST(1, 2.5))") == Decimal("3.5")
+    assert fx.py("MAX(LIST(3, 1), 2)") == 3
+    assert fx.py("COUNT(tags)", tags=["x", "y"]) == 2
+    assert fx.py("FIRST(IF(b, tags, LIST()))", b=True, tags=["y"]) == "y"
+    kids = [{"n": Decimal("1")}, {"n": Decimal("5")}]
+    assert fx.py("SUM(FILTER(children.n, n > 1))", children=kids) == 5
+
+
+def test_conditions_over_related_records_must_run_in_the_database(fx: Fx) -> None:
+    error = fx.error('SUM(children.n, FIRST(tags) = "x")')
+    assert error.code == "FORMULA_SQL"
+    assert "related records" in error.message

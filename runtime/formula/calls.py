@@ -146,16 +146,20 @@ def _aggregate(fn: Function, rows: ir.Related, node: Node) -> ir.Expr:
     return ir.Aggregate(result, node.pos, func, rows)
 
 
-def _accepts(kind: str, got: FType, bound: dict[str, FType]) -> bool:
+def _accepts(kind: str, got: FType, bound: dict[str, FType], spread: bool = False) -> bool:
+    """Does an argument of type ``got`` fit parameter type ``kind``? A repeating parameter
+    (``spread``) also takes a list of such values, as a spreadsheet range."""
     if got.kind in ("blank", "any"):
         return True
+    if spread and got.kind == "list" and got.of is not None and not kind.startswith("list"):
+        return _accepts(kind, got.of, bound)
     if kind == "any":
         return got.kind != "list"
     if kind == "value":
         return True
     if kind == "T":
         shared = common(bound.get("T", BLANK), got)
-        if shared is None or shared.kind == "list":
+        if shared is None:
             return False
         bound["T"] = shared
         return True
@@ -179,9 +183,9 @@ def _accepts(kind: str, got: FType, bound: dict[str, FType]) -> bool:
 def _expect(
     fn: Function, index: int, arg: ir.Expr, kind: str, bound: dict[str, FType] | None = None
 ) -> None:
-    if _accepts(kind, arg.type, {} if bound is None else bound):
-        return
     param = fn.param_for(index)
+    if _accepts(kind, arg.type, {} if bound is None else bound, param.repeat):
+        return
     wanted = {
         "T": "a value of the same type as the others",
         "any": "a single value",

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from runtime.formula import ir
+from runtime.formula.errors import FormulaError
 from runtime.formula.sqlcompile import SqlCompiler
 from runtime.formula.types import FType
 
@@ -50,8 +51,16 @@ class SqlLookups:
     def fetch(self, expr: ir.Expr, record: Mapping[str, Any]) -> Any:
         row = _RecordRow(record, self.table)
         if isinstance(expr, ir.Related):
-            query = self.compiler.related(expr, row).limit(MAX_RELATED)
+            query = self.compiler.related(expr, row).limit(MAX_RELATED + 1)
+            values = list(self.conn.execute(query).scalars())
+            if len(values) > MAX_RELATED:
+                raise FormulaError(
+                    f"more than {MAX_RELATED:,} related records; use SUM, COUNT, AVERAGE, MIN "
+                    "or MAX, which run inside the database",
+                    expr.pos,
+                    "FORMULA_LIMIT",
+                )
             item = expr.type.of or FType("any")
-            return [self.compiler.python_value(v, item) for v in self.conn.execute(query).scalars()]
+            return [self.compiler.python_value(v, item) for v in values]
         value = self.conn.execute(sa.select(self.compiler.compile(expr, row))).scalar()
         return self.compiler.python_value(value, expr.type)
