@@ -31,6 +31,7 @@ MAX_DIGITS = 38  # whole digits; NUMERIC(38) is the widest column Tenon declares
 CONTEXT = Context(prec=MAX_DIGITS + MAX_SCALE + 12, rounding=ROUND_HALF_UP)
 _QUANTUM = Decimal(1).scaleb(-MAX_SCALE)
 _LIMIT = Decimal(10) ** MAX_DIGITS
+_QUANTA = [Decimal(1).scaleb(-n) for n in range(MAX_SCALE + 1)]
 
 Number = Decimal | int
 
@@ -39,9 +40,18 @@ class NumberTooLarge(ArithmeticError):
     """A result outside what Tenon stores (38 whole digits)."""
 
 
-def checked(value: Decimal) -> Decimal:
-    if not value.is_finite() or abs(value) >= _LIMIT:
+def bounded(value: Decimal) -> Decimal:
+    """``value`` if it has fewer than 38 whole digits (else ``NumberTooLarge``)."""
+    if value.adjusted() >= MAX_DIGITS and value:
         raise NumberTooLarge("the result is too large (more than 38 digits)")
+    return value
+
+
+def checked(value: Decimal) -> Decimal:
+    """``value`` bounded, and rounded to 30 decimal places if it has more."""
+    if not value.is_finite():
+        raise NumberTooLarge("the result is too large (more than 38 digits)")
+    bounded(value)
     if value.as_tuple().exponent < -MAX_SCALE:  # type: ignore[operator]
         return value.quantize(_QUANTUM, rounding=ROUND_HALF_UP, context=CONTEXT)
     return value
@@ -68,22 +78,42 @@ def to_decimal(value: object) -> Decimal | None:
     return None
 
 
+# Every number the engine holds has at most 30 decimal places, so a sum or difference has
+# at most 30 too and only its size needs checking; a product may have more.
+
+
 def add(a: Number | None, b: Number | None) -> Decimal | None:
     if a is None or b is None:
         return None
-    return checked(CONTEXT.add(a, b))
+    return bounded(CONTEXT.add(a, b))
 
 
 def sub(a: Number | None, b: Number | None) -> Decimal | None:
     if a is None or b is None:
         return None
-    return checked(CONTEXT.subtract(a, b))
+    return bounded(CONTEXT.subtract(a, b))
 
 
 def mul(a: Number | None, b: Number | None) -> Decimal | None:
     if a is None or b is None:
         return None
     return checked(CONTEXT.multiply(a, b))
+
+
+def mul_long(a: Number | None, b: Number | None) -> Decimal | None:
+    """``mul`` for operands whose decimal places may add up to more than 30: the product is
+    always rounded to 30 places (same value as ``mul``, without inspecting the digits)."""
+    if a is None or b is None:
+        return None
+    product = CONTEXT.multiply(a, b)
+    return bounded(product.quantize(_QUANTUM, rounding=ROUND_HALF_UP, context=CONTEXT))
+
+
+def mul_short(a: Number | None, b: Number | None) -> Decimal | None:
+    """``mul`` for operands known to have at most 30 decimal places between them."""
+    if a is None or b is None:
+        return None
+    return bounded(CONTEXT.multiply(a, b))
 
 
 def div(a: Number | None, b: Number | None) -> Decimal | None:
@@ -121,7 +151,8 @@ def round_to(value: Number | None, digits: Number | None, mode: str = "half_up")
     rounding = _MODES[mode]
     dec = value if isinstance(value, Decimal) else Decimal(value)
     if places >= 0:
-        return checked(dec.quantize(Decimal(1).scaleb(-places), rounding=rounding, context=CONTEXT))
+        quantum = _QUANTA[places] if places < len(_QUANTA) else Decimal(1).scaleb(-places)
+        return bounded(dec.quantize(quantum, rounding=rounding, context=CONTEXT))
     step = Decimal(1).scaleb(-places)
     units = (dec / step).quantize(Decimal(1), rounding=rounding, context=CONTEXT)
     return checked((units * step).quantize(Decimal(1), context=CONTEXT))

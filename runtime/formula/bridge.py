@@ -42,12 +42,13 @@ def from_sqlite(value: Any, ftype: FType) -> Any:
 
 
 def to_sqlite(value: Any) -> Any:
-    if value is None or isinstance(value, str | int | float | bytes):
-        return int(value) if isinstance(value, bool) else value
-    if isinstance(value, Decimal):
-        return (
-            int(value) if value == value.to_integral_value() and abs(value) < 2**63 else str(value)
-        )
+    kind = type(value)
+    if kind is Decimal:
+        return str(value)  # exact; SQLite makes it a number where a column needs one
+    if value is None or kind in (str, int, float, bytes):
+        return value
+    if kind is bool:
+        return int(value)
     if isinstance(value, datetime):
         return value.isoformat(sep=" ")
     if isinstance(value, date):

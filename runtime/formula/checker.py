@@ -186,7 +186,11 @@ class Checker:
             )
         if base is None:
             if field.computed and (scope.inline or volatile):
-                return ir.Inline(field.type, pos, field.name, self.computed(obj, field))
+                body = self.computed(obj, field)
+                ftype = field.type
+                if ftype.kind == "number" and body.type.kind == "number":
+                    ftype = ftype.with_scale(body.type.scale)  # exact, not the column's scale
+                return ir.Inline(ftype, pos, field.name, body)
             return ir.Local(field.type, pos, field.name)
         body = self.computed(obj, field) if field.computed and volatile else None
         return ir.Ref(field.type, pos, base, obj.qualified, field.name, body)

@@ -9,6 +9,8 @@ compile it to SQL, as often as needed.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -19,9 +21,12 @@ from runtime.formula.evaluator import Compiled, Env
 
 
 class FormulaEngine:
-    def __init__(self, definitions: Iterable[Mapping[str, Any]]) -> None:
+    def __init__(self, definitions: Iterable[Mapping[str, Any]], cache_size: int = 512) -> None:
         self.catalog = Catalog(definitions)
         self.checker = Checker(self.catalog)
+        self._cache: OrderedDict[tuple[Any, ...], ir.Expr] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
 
     def check(
         self,
@@ -38,7 +43,13 @@ class FormulaEngine:
         (no ``@me``, no clock); ``inline`` reads computed fields of the record through their
         formulas (exact) rather than their stored columns (the default for stored values).
         """
-        return self.checker.check(
+        key = (text, obj, expect, stored, inline)
+        with self._lock:
+            tree = self._cache.get(key)
+            if tree is not None:
+                self._cache.move_to_end(key)
+                return tree
+        tree = self.checker.check(
             text,
             obj,
             expect=expect,
@@ -46,6 +57,11 @@ class FormulaEngine:
             allow_me=not stored,
             allow_clock=not stored,
         )
+        with self._lock:  # checked trees are immutable: parse once, use many times
+            self._cache[key] = tree
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return tree
 
     def compile(self, text: str, obj: str, **options: Any) -> Compiled:
         return Compiled(self.check(text, obj, **options))

@@ -135,10 +135,6 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def _int_add(a: Any, b: Any) -> Any:
-    return None if a is None or b is None else decimals.add(a, b)
-
-
 def for_binary(op: str, left: FType, right: FType) -> Callable[[Any, Any], Any]:
     if op in _COMPARE:
         return _COMPARE[op]
@@ -149,4 +145,7 @@ def for_binary(op: str, left: FType, right: FType) -> Callable[[Any, Any], Any]:
         return days_between
     if left.kind in dates:
         return add_days if op == "+" else sub_days
+    if op == "*":
+        short = left.scale + right.scale <= decimals.MAX_SCALE
+        return decimals.mul_short if short else decimals.mul_long
     return _ARITH[op]

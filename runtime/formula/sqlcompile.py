@@ -15,6 +15,7 @@ A function without a SQL translation is refused with its position (``FORMULA_SQL
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -135,7 +136,10 @@ class SqlCompiler:
         """``left op right`` for numbers, exact on both databases."""
         if self.sqlite:
             if op != "/" and scales == (0, 0):
-                return {"+": left + right, "-": left - right, "*": left * right}[op]
+                native: SQL = {"+": operator.add, "-": operator.sub, "*": operator.mul}[op](
+                    left, right
+                )
+                return native
             name = {"+": "tenon_add", "-": "tenon_sub", "*": "tenon_mul", "/": "tenon_div"}[op]
             udf: SQL = getattr(sa.func, name)(left, right)
             return udf
@@ -188,6 +192,13 @@ class SqlCompiler:
     # -- nodes --------------------------------------------------------------------------
 
     def compile(self, expr: ir.Expr, row: Any) -> SQL:
+        if self.sqlite and expr.type.kind == "number" and not isinstance(expr, ir.Local | ir.Const):
+            from runtime.formula import kernel
+
+            if kernel.fusable(expr) and kernel.worth_it(expr):
+                key, names = kernel.register(expr)
+                fused: SQL = sa.func.tenon_call(key, *[row.c[n] for n in names])
+                return fused
         if isinstance(expr, ir.Const):
             return self.literal(expr.value, expr.type)
         if isinstance(expr, ir.Local):
@@ -293,14 +304,7 @@ class SqlCompiler:
             left, right = sa.func.tenon_cmp(left, right), sa.literal(0)
         elif not self.sqlite and op not in ("=", "<>") and lt.kind == "text":
             left, right = left.collate("C"), right.collate("C")
-        test = {
-            "=": left == right,
-            "<>": left != right,
-            "<": left < right,
-            "<=": left <= right,
-            ">": left > right,
-            ">=": left >= right,
-        }[op]
+        test = _COMPARE[op](left, right)
         nullable = [
             side for side, e in ((left, expr.left), (right, expr.right)) if not _never_null(e)
         ]
@@ -324,6 +328,16 @@ class SqlCompiler:
         if lt.kind == "date":
             return left + sa.cast(sa.func.trunc(days), sa.Integer())
         return left + sa.cast(days, sa.Numeric()) * sa.text("interval '1 day'")
+
+
+_COMPARE = {
+    "=": operator.eq,
+    "<>": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 
 
 def _never_null(expr: ir.Expr) -> bool:

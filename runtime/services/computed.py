@@ -187,9 +187,7 @@ class Computed:
         written = 0
         in_sql = [t for t in targets if t.in_sql]
         if in_sql:
-            values = {
-                t.fdef.name: _fit(compiler, compiler.value(t.tree, table), t.fdef) for t in in_sql
-            }
+            values = {t.fdef.name: _fit(compiler, compiler.value(t.tree, table), t) for t in in_sql}
             stmt = sa.update(table).values(values)
             if selector is not None:
                 stmt = stmt.where(_within(table.c.id, _sets(selector)))
@@ -243,9 +241,14 @@ def _within(column: Any, sets: list[Any]) -> Any:
     return sa.or_(*[column.in_(s) for s in sets]) if sets else sa.false()
 
 
-def _fit(compiler: SqlCompiler, value: Any, fdef: FieldDef) -> Any:
+def _fit(compiler: SqlCompiler, value: Any, target: _Target) -> Any:
     """The value as the column stores it: rounded half away from zero to its scale."""
+    fdef = target.fdef
     storage = fdef.storage
+    if storage in ("decimal", "integer") and target.tree.type.scale <= (
+        fdef.decimal_shape[1] if storage == "decimal" else 0
+    ):
+        return value  # never more places than the column keeps: nothing to round
     if storage == "decimal":
         return compiler.round(value, sa.literal(fdef.decimal_shape[1]), "half_up")
     if storage == "integer":

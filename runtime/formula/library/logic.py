@@ -103,7 +103,7 @@ def _lazy(
 
 
 def _case_sql(c: Any, args: list[Any], call: Any) -> Any:
-    whens = [(c.cond(args[i]), args[i + 1]) for i in range(0, len(args) - 1, 2)]
+    whens = [(c.cond(args[i], call.args[i]), args[i + 1]) for i in range(0, len(args) - 1, 2)]
     tail = args[-1] if len(args) % 2 else None
     return sa.case(*whens, else_=tail if tail is not None else sa.null())
 
@@ -123,7 +123,9 @@ _lazy(
     'IF(2 > 1, "yes", "no")',
     '"yes"',
     _if,
-    lambda c, a, call: sa.case((c.cond(a[0]), a[1]), else_=a[2] if len(a) > 2 else sa.null()),
+    lambda c, a, call: sa.case(
+        (c.cond(a[0], call.args[0]), a[1]), else_=a[2] if len(a) > 2 else sa.null()
+    ),
     notes="Without `otherwise`, a false condition gives blank (Excel gives FALSE).",
 )
 _lazy(
@@ -157,7 +159,7 @@ _lazy(
     "AND(1 < 2, 2 < 3)",
     "TRUE",
     _and,
-    lambda c, a, call: sa.and_(*[c.cond(x) for x in a]),
+    lambda c, a, call: sa.and_(*[c.cond(x, e) for x, e in zip(a, call.args, strict=True)]),
     min_args=1,
 )
 _lazy(
@@ -168,7 +170,7 @@ _lazy(
     "OR(1 > 2, 2 < 3)",
     "TRUE",
     _or,
-    lambda c, a, call: sa.or_(*[c.cond(x) for x in a]),
+    lambda c, a, call: sa.or_(*[c.cond(x, e) for x, e in zip(a, call.args, strict=True)]),
     min_args=1,
 )
 _lazy(
@@ -220,7 +222,7 @@ _lazy(
     "The opposite of a condition (blank counts as false).",
     "NOT(1 > 2)",
     "TRUE",
-    sql=lambda c, a, call: sa.not_(c.cond(a[0])),
+    sql=lambda c, a, call: sa.not_(c.cond(a[0], call.args[0])),
 )
 def _not(value: Any) -> bool:
     return value is not True

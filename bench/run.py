@@ -1,0 +1,43 @@
+"""Run one of Tenon's benchmarks: ``python bench/run.py NAME [options]``.
+
+    python bench/run.py formula [--rows 100000] [--database-url URL]
+    python bench/run.py upgrade [--rows 50000] [--database-url URL]
+
+Each prints its measurements, and as its last line one JSON object with the ratios
+against the baseline measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench/run.py")
+    parser.add_argument("name", choices=["formula", "upgrade"])
+    parser.add_argument("--rows", type=int, default=None)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args(argv)
+    if args.name == "formula":
+        import formula
+
+        result = formula.run(args.rows or 100_000, args.database_url)
+        for key, value in result.items():
+            print(f"{key:>18}: {value}")
+        print(json.dumps(result))
+        return 0
+    import upgrade
+
+    rest = ["--rows", str(args.rows)] if args.rows else []
+    if args.database_url:
+        rest += ["--database-url", args.database_url]
+    return int(upgrade.main(rest) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
