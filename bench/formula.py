@@ -20,7 +20,9 @@ import json
 import random
 import tempfile
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
@@ -104,9 +106,32 @@ def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
     return best, result
 
 
+@contextmanager
+def database(url: str | None) -> Iterator[sa.Engine]:
+    """A fresh SQLite file, or a schema of its own in the PostgreSQL database ``url``."""
+    if url is None or url.startswith("sqlite"):
+        with tempfile.TemporaryDirectory() as tmp:
+            engine = make_engine(url or f"sqlite:///{Path(tmp) / 'bench.db'}")
+            yield engine
+            engine.dispose()
+        return
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in url else "?"
+    engine = make_engine(f"{url}{separator}options=-csearch_path%3D{schema}")
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
 def run(rows: int, url: str | None) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(url or f"sqlite:///{Path(tmp) / 'bench.db'}")
+    with database(url) as engine:
         upgrade_system_tables(engine)
         clock = Clock()
         service = AppService(engine, clock)
@@ -115,9 +140,7 @@ def run(rows: int, url: str | None) -> dict[str, Any]:
         computed = Computed({"fbench": app}, clock)
         table = computed.table("fbench.line")
         seed(engine, table, rows)
-        result = measure(engine, table, computed, rows)
-        engine.dispose()
-    return result
+        return measure(engine, table, computed, rows)
 
 
 def measure(engine: sa.Engine, table: sa.Table, computed: Computed, rows: int) -> dict[str, Any]:
