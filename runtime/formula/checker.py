@@ -38,7 +38,8 @@ MAX_CHECKED_NODES = 20000  # after inlining other computed fields
 
 
 def suggest(name: str, choices: Sequence[str]) -> str:
-    hint = difflib.get_close_matches(name, list(choices), n=1)
+    same_letters = [c for c in choices if c.lower() == name.lower()]
+    hint = same_letters or difflib.get_close_matches(name, list(choices), n=1)
     return f" (did you mean {hint[0]!r}?)" if hint else ""
 
 
