@@ -193,8 +193,8 @@ class Checker:
                     ftype = ftype.with_scale(body.type.scale)  # exact, not the column's scale
                 return ir.Inline(ftype, pos, field.name, body)
             return ir.Local(field.type, pos, field.name)
-        body = self.computed(obj, field) if field.computed and volatile else None
-        return ir.Ref(field.type, pos, base, obj.qualified, field.name, body)
+        virtual = self.computed(obj, field) if field.computed and volatile else None
+        return ir.Ref(field.type, pos, base, obj.qualified, field.name, virtual)
 
     def related(
         self, node: Name, i: int, parent: ObjectInfo, base: ir.Expr | None, scope: Scope

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from runtime.clock import Clock
 from runtime.errors import Conflict, DataLossRefused, Issue, NotFound, ValidationFailed
+from runtime.formula.errors import FormulaError
 from runtime.metadata.diff import ALTER_FIELD, DROP_FIELD
 from runtime.metadata.model import AppDef
 from runtime.metadata.package import Package, write_package
@@ -150,13 +151,18 @@ class AppService:
             self._refuse(plan, new, allow_data_loss)
             try:
                 archives = sync.apply(conn, plan, old, new)
+                self._recompute(conn, new)
+            except FormulaError as exc:
+                raise ValidationFailed(
+                    f"Computed fields could not be recomputed, so nothing was installed: {exc}",
+                    code="RECOMPUTE_FAILED",
+                ) from exc
             except sa.exc.DBAPIError as exc:
                 reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
                 raise Conflict(
                     f"The database refused the change, so nothing was installed: {reason}",
                     code="SCHEMA_CHANGE_FAILED",
                 ) from exc
-            self._recompute(conn, new)
             self._record(conn, new, old, plan, archives, actor)
         return InstallResult("upgraded" if old else "installed", plan, archives)
 

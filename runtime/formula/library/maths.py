@@ -1,16 +1,23 @@
 """Numbers: rounding, MIN/MAX/SUM/AVERAGE/COUNT (over values, or over related records with
 an optional condition), and the rest of the arithmetic library. Results are exact
-decimals (see runtime/decimals.py); ROUND rounds half away from zero, like Excel."""
+decimals (see runtime/decimals.py); ROUND rounds half away from zero, like Excel.
+
+The integer-style functions (CEILING, FLOOR, MROUND, MOD, QUOTIENT, …) work on exact
+integers: every argument is scaled to a common power of ten first, so no division is
+ever rounded, and their PostgreSQL translations use only exact NUMERIC operations
+(``mod``, ``div``, ``floor``, ``ceil``, ``trunc``, ``gcd``, ``lcm``). Powers, logarithms,
+statistics and the conditional counts live in ``maths_more``."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 import sqlalchemy as sa
 
 from runtime import decimals
+from runtime.decimals import CONTEXT, NumberTooLarge
 from runtime.formula import ir
 from runtime.formula.library.base import flatten, fn, pg
 from runtime.formula.types import MAX_SCALE, FType, number
@@ -210,3 +217,270 @@ def _average(*values: Any) -> Any:
 )
 def _count(*values: Any) -> int:
     return len(flatten(values))
+
+
+# -- exact integer arithmetic -------------------------------------------------------------
+
+_LIMIT = 10**decimals.MAX_DIGITS
+
+
+def num(value: Any) -> Decimal:
+    """An argument as a Decimal within Tenon's range: at most 30 decimal places, and fewer
+    than 38 whole digits (a larger literal is refused before any work is done on it)."""
+    if isinstance(value, int) and abs(value) >= _LIMIT:
+        raise NumberTooLarge("the number is too large (more than 38 digits)")
+    return decimals.checked(value if isinstance(value, Decimal) else Decimal(value))
+
+
+def _integers(*values: Any) -> tuple[list[int], int]:
+    """Exact integers ``n`` and one exponent ``e`` with ``value == n * 10**e`` for each."""
+    decs = [num(v) for v in values]
+    e = min(0, *(int(d.as_tuple().exponent) for d in decs))
+    return [int(d.scaleb(-e, CONTEXT)) for d in decs], e
+
+
+def _decimal(n: int, e: int) -> Decimal:
+    return decimals.checked(Decimal(n).scaleb(e, CONTEXT))
+
+
+def _widest(types: Sequence[FType], call: ir.Call) -> FType:
+    return number(max((t.scale for t in types), default=0))
+
+
+def _n(value: Any) -> Any:
+    return sa.cast(value, sa.Numeric())
+
+
+def _mod_sql(x: Any, d: Any) -> Any:
+    """Excel's MOD in PostgreSQL (its ``mod`` takes the sign of the dividend): exact."""
+    r = sa.func.mod(x, sa.func.nullif(d, 0))
+    return sa.case((sa.func.sign(r) * sa.func.sign(d) < 0, r + d), else_=r)
+
+
+def _significance(a: list[Any]) -> Any:
+    return _n(a[1]) if len(a) > 1 else sa.cast(sa.literal(1), sa.Numeric())
+
+
+_SIGNIFICANCE = (
+    "The significance is optional (default 1, as in CEILING.MATH / FLOOR.MATH). A positive "
+    "value with a negative significance gives blank, where Excel gives #NUM!."
+)
+
+
+@fn(
+    "CEILING",
+    "math",
+    "value: number, significance?: number",
+    _widest,
+    "Rounds up to a multiple of `significance` (default 1); a negative value rounds toward "
+    "zero, or away from zero when the significance is negative too.",
+    "CEILING(0.234, 0.01)",
+    "0.24",
+    sql=pg(
+        lambda c, a, call: sa.case(
+            (_significance(a) == 0, _n(a[0]) * 0),
+            (sa.and_(_n(a[0]) > 0, _significance(a) < 0), sa.null()),
+            else_=_n(a[0]) + _mod_sql(-_n(a[0]), _significance(a)),
+        )
+    ),
+    notes="As Excel: CEILING(-2.5, 2) = -2, CEILING(-2.5, -2) = -4 and a significance of 0 "
+    "gives 0. " + _SIGNIFICANCE,
+)
+def _ceiling(value: Any, significance: Any = 1) -> Decimal | None:
+    if value is None or significance is None:
+        return None
+    (x, s), e = _integers(value, significance)
+    if s == 0:
+        return Decimal(0)
+    if x > 0 and s < 0:
+        return None
+    return _decimal(-(-x // s) * s, e)
+
+
+@fn(
+    "FLOOR",
+    "math",
+    "value: number, significance?: number",
+    _widest,
+    "Rounds down to a multiple of `significance` (default 1); a negative value rounds away "
+    "from zero, or toward zero when the significance is negative too.",
+    "FLOOR(-2.5, 2)",
+    "-4",
+    sql=pg(
+        lambda c, a, call: sa.case(
+            (sa.and_(_n(a[0]) > 0, _significance(a) < 0), sa.null()),
+            else_=_n(a[0]) - _mod_sql(_n(a[0]), _significance(a)),
+        )
+    ),
+    notes="As Excel: FLOOR(3.7, 2) = 2, FLOOR(-2.5, -2) = -2. A significance of 0 gives "
+    "blank (Excel: #DIV/0!). " + _SIGNIFICANCE,
+)
+def _floor(value: Any, significance: Any = 1) -> Decimal | None:
+    if value is None or significance is None:
+        return None
+    (x, s), e = _integers(value, significance)
+    if s == 0 or (x > 0 and s < 0):
+        return None
+    return _decimal(x // s * s, e)
+
+
+def _mround_pg(c: Any, a: list[Any], call: ir.Call) -> Any:
+    x, m = _n(a[0]), _n(a[1])
+    size = sa.func.abs(m)
+    rest = sa.func.mod(sa.func.abs(x), sa.func.nullif(size, 0))
+    down = sa.func.abs(x) - rest
+    nearest = sa.case((rest * 2 >= size, down + size), else_=down)
+    return sa.case(
+        (m == 0, x * 0),
+        (sa.func.sign(x) * sa.func.sign(m) < 0, sa.null()),
+        else_=sa.func.sign(x) * nearest,
+    )
+
+
+@fn(
+    "MROUND",
+    "math",
+    "value: number, multiple: number",
+    _widest,
+    "Rounds to the nearest multiple of `multiple`, halves away from zero.",
+    "MROUND(7.5, 5)",
+    "10",
+    sql=pg(_mround_pg),
+    notes="A multiple of 0 gives 0; a value and multiple of opposite signs give blank "
+    "(Excel: #NUM!). Exact decimal arithmetic finds halves exactly: MROUND(6.05, 0.1) = 6.1.",
+)
+def _mround(value: Any, multiple: Any) -> Decimal | None:
+    if value is None or multiple is None:
+        return None
+    (x, m), e = _integers(value, multiple)
+    if m == 0 or x == 0:
+        return Decimal(0)
+    if (x < 0) != (m < 0):
+        return None
+    units, rest = divmod(abs(x), abs(m))
+    units += 2 * rest >= abs(m)
+    return _decimal(units * abs(m) * (1 if x > 0 else -1), e)
+
+
+@fn(
+    "TRUNC",
+    "math",
+    "value: number, digits?: number",
+    _rounded_scale,
+    "Cuts the value to `digits` decimal places (default 0), toward zero; negative digits cut "
+    "to tens, hundreds, ….",
+    "TRUNC(-8.97, 1)",
+    "-8.9",
+    sql=_round_sql("down"),
+    notes="The same as ROUNDDOWN.",
+)
+def _trunc(value: Any, digits: Any = 0) -> Any:
+    return decimals.round_to(value, digits, "down")
+
+
+@fn(
+    "INT",
+    "math",
+    "value: number",
+    "integer",
+    "Rounds down to a whole number (toward negative infinity: INT(-2.5) = -3).",
+    "INT(-8.9)",
+    "-9",
+    sql=pg(lambda c, a, call: sa.func.floor(_n(a[0]))),
+)
+def _int(value: Any) -> Any:
+    return None if value is None else decimals.round_to(num(value), 0, "floor")
+
+
+def _away(value: Any) -> tuple[int, int]:
+    """The sign of ``value`` and its absolute value rounded up to a whole number."""
+    x = num(value)
+    return (-1 if x < 0 else 1), int(x.copy_abs().to_integral_value(ROUND_CEILING, CONTEXT))
+
+
+@fn(
+    "EVEN",
+    "math",
+    "value: number",
+    "integer",
+    "Rounds away from zero to the nearest even whole number.",
+    "EVEN(1.5)",
+    "2",
+    sql=pg(
+        lambda c, a, call: (
+            sa.func.sign(_n(a[0]))
+            * (
+                sa.func.ceil(sa.func.abs(_n(a[0])))
+                + sa.func.mod(sa.func.ceil(sa.func.abs(_n(a[0]))), 2)
+            )
+        )
+    ),
+)
+def _even(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    sign, whole = _away(value)
+    return decimals.checked(Decimal(sign * (whole + whole % 2)))
+
+
+def _odd_pg(c: Any, a: list[Any], call: ir.Call) -> Any:
+    whole = sa.func.ceil(sa.func.abs(_n(a[0])))
+    odd = whole + 1 - sa.func.mod(whole, 2)
+    return sa.case((_n(a[0]) < 0, -odd), else_=odd)
+
+
+@fn(
+    "ODD",
+    "math",
+    "value: number",
+    "integer",
+    "Rounds away from zero to the nearest odd whole number (ODD(0) = 1).",
+    "ODD(2)",
+    "3",
+    sql=pg(_odd_pg),
+)
+def _odd(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    sign, whole = _away(value)
+    return decimals.checked(Decimal(sign * (whole + 1 - whole % 2)))
+
+
+@fn(
+    "MOD",
+    "math",
+    "value: number, divisor: number",
+    _widest,
+    "The remainder after dividing by `divisor`; it has the sign of the divisor, as in Excel.",
+    "MOD(-3, 2)",
+    "1",
+    sql=pg(lambda c, a, call: _mod_sql(_n(a[0]), _n(a[1]))),
+    notes="A divisor of 0 gives blank (Excel: #DIV/0!). Exact for decimals: MOD(0.3, 0.1) "
+    "is 0, MOD(-5.5, 2) is 0.5.",
+)
+def _mod(value: Any, divisor: Any) -> Decimal | None:
+    if value is None or divisor is None:
+        return None
+    (x, d), e = _integers(value, divisor)
+    return None if d == 0 else _decimal(x % d, e)
+
+
+@fn(
+    "QUOTIENT",
+    "math",
+    "value: number, divisor: number",
+    "integer",
+    "The whole-number part of value / divisor, truncated toward zero.",
+    "QUOTIENT(-7, 2)",
+    "-3",
+    sql=pg(lambda c, a, call: sa.func.div(_n(a[0]), sa.func.nullif(_n(a[1]), 0))),
+    notes="A divisor of 0 gives blank (Excel: #DIV/0!).",
+)
+def _quotient(value: Any, divisor: Any) -> Decimal | None:
+    if value is None or divisor is None:
+        return None
+    (x, d), _ = _integers(value, divisor)
+    if d == 0:
+        return None
+    whole = abs(x) // abs(d)
+    return decimals.checked(Decimal(-whole if (x < 0) != (d < 0) else whole))

@@ -12,6 +12,7 @@ import string
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from runtime.formula.library.base import EvalError, fn, pg
 from runtime.formula.operators import MAX_TEXT, bounded, text_of
@@ -95,12 +96,18 @@ def _contains_pg(c: Any, a: list[Any], call: Any) -> Any:
     if call.args[0].type.kind == "list":
         wanted = sa.func.jsonb_build_array(a[1])
         return sa.func.coalesce(
-            sa.cast(a[0], sa.dialects.postgresql.JSONB()).op("@>", return_type=sa.Boolean())(
-                wanted
-            ),
+            sa.cast(a[0], postgresql.JSONB()).op("@>", return_type=sa.Boolean())(wanted),
             sa.false(),
         )
-    return sa.func.coalesce(sa.func.strpos(a[0], c.text(a[1], call.args[1].type)) > 0, sa.false())
+    found = sa.func.strpos(a[0], c.text(a[1], call.args[1].type)) > 0
+    return sa.func.coalesce(sa.and_(a[1].is_not(None), found), sa.false())
+
+
+def _affix_pg(side: str, a: list[Any]) -> Any:
+    """STARTS_WITH / ENDS_WITH: never NULL, and FALSE for a blank prefix or suffix (a
+    literal BLANK() must not become ``IS NULL``)."""
+    same = _txt(side, a[0], sa.func.length(a[1])).op("=", is_comparison=True)(a[1])
+    return sa.func.coalesce(sa.and_(a[1].is_not(None), same), sa.false())
 
 
 @fn(
@@ -112,11 +119,7 @@ def _contains_pg(c: Any, a: list[Any], call: Any) -> Any:
     '`STARTS_WITH(department.path, "/1/4/")`.',
     'STARTS_WITH("/1/4/9/", "/1/4/")',
     "TRUE",
-    sql=pg(
-        lambda c, a, call: sa.func.coalesce(
-            sa.func.left(a[0], sa.func.length(a[1])) == a[1], sa.false()
-        )
-    ),
+    sql=pg(lambda c, a, call: _affix_pg("left", a)),
 )
 def _starts_with(text: Any, prefix: Any) -> bool:
     if text is None or prefix is None:
@@ -178,7 +181,7 @@ def _lower(text: Any) -> str | None:
     sql=lambda c, a, call: _concat_sql(c, a, call),
 )
 def _concatenate(*values: Any) -> str:
-    return _concat(*values)
+    return bounded("".join(text_of(v) for v in values))
 
 
 def _cut_pg(func: str) -> Any:
@@ -200,7 +203,7 @@ def _cut_pg(func: str) -> Any:
     sql=_cut_pg("left"),
     notes="A negative count gives blank (Excel: #VALUE!).",
 )
-def _left(text: Any, count: Any = 1) -> str | None:
+def _left(text: str | None, count: Any = 1) -> str | None:
     n = _whole(count)
     return None if text is None or n is None or n < 0 else text[:n]
 
@@ -216,7 +219,7 @@ def _left(text: Any, count: Any = 1) -> str | None:
     sql=_cut_pg("right"),
     notes="A negative count gives blank (Excel: #VALUE!).",
 )
-def _right(text: Any, count: Any = 1) -> str | None:
+def _right(text: str | None, count: Any = 1) -> str | None:
     n = _whole(count)
     if text is None or n is None or n < 0:
         return None
@@ -242,7 +245,7 @@ def _mid_pg(c: Any, a: list[Any], call: Any) -> Any:
     notes="A start below 1 or a negative count gives blank (Excel: #VALUE!); a start "
     "beyond the end gives empty text.",
 )
-def _mid(text: Any, start: Any, count: Any) -> str | None:
+def _mid(text: str | None, start: Any, count: Any) -> str | None:
     s, n = _whole(start), _whole(count)
     if text is None or s is None or n is None or s < 1 or n < 0:
         return None
@@ -266,7 +269,7 @@ def _mid(text: Any, start: Any, count: Any) -> str | None:
     "non-breaking and full-width (U+3000) spaces are kept; CLEAN removes control "
     "characters.",
 )
-def _trim(text: Any) -> str | None:
+def _trim(text: str | None) -> str | None:
     return None if text is None else " ".join(p for p in text.split(" ") if p)
 
 
@@ -296,7 +299,7 @@ def _substitute_pg(c: Any, a: list[Any], call: Any) -> Any:
         size = sa.func.length(text) + sa.func.coalesce(found, 0) * grow
         return _pg_bounded(size, _txt("replace", text, old, new))
     k = _pg_int(a[3])
-    parts = sa.func.string_to_array(text, old, type_=sa.dialects.postgresql.ARRAY(sa.Text()))
+    parts = sa.func.string_to_array(text, old, type_=postgresql.ARRAY(sa.Text()))
     last = sa.func.cardinality(parts)
     before = _txt("array_to_string", parts[1:k], old)
     after = _txt("array_to_string", parts[k + 1 : last], old)
@@ -319,22 +322,22 @@ def _substitute_pg(c: Any, a: list[Any], call: Any) -> Any:
     notes="A blank `new` removes `old`; a blank or empty `old` leaves the text as it is; an "
     "`instance` below 1 gives blank (Excel: #VALUE!).",
 )
-def _substitute(text: Any, old: Any, new: Any, instance: Any = _OMITTED) -> str | None:
+def _substitute(text: str | None, old: Any, new: Any, instance: Any = _OMITTED) -> str | None:
     if text is None or instance is None:
         return None
-    old, new = old or "", new or ""
+    before, after = str(old or ""), str(new or "")
     if instance is _OMITTED:
-        _limit(len(text) + (text.count(old) * (len(new) - len(old)) if old else 0))
-        return text.replace(old, new) if old else text
+        _limit(len(text) + (text.count(before) * (len(after) - len(before)) if before else 0))
+        return text.replace(before, after) if before else text
     k = int(instance)
     if k < 1:
         return None
-    pos = _nth(text, old, k) if old else None
+    pos = _nth(text, before, k) if before else None
     if pos is None:
         _limit(len(text))
         return text
-    _limit(len(text) + len(new) - len(old))
-    return text[:pos] + new + text[pos + len(old) :]
+    _limit(len(text) + len(after) - len(before))
+    return text[:pos] + after + text[pos + len(before) :]
 
 
 def _replace_pg(c: Any, a: list[Any], call: Any) -> Any:
@@ -358,7 +361,7 @@ def _replace_pg(c: Any, a: list[Any], call: Any) -> Any:
     notes="A start below 1 or a negative count gives blank (Excel: #VALUE!); a start beyond "
     "the end appends `new`; a blank `new` removes the characters.",
 )
-def _replace(text: Any, start: Any, count: Any, new: Any) -> str | None:
+def _replace(text: str | None, start: Any, count: Any, new: Any) -> str | None:
     s, n = _whole(start), _whole(count)
     if text is None or s is None or n is None or s < 1 or n < 0:
         return None
@@ -451,11 +454,7 @@ def _exact(a: Any, b: Any) -> bool:
     "TRUE when the text ends with `suffix` (case-sensitive).",
     'ENDS_WITH("report.pdf", ".pdf")',
     "TRUE",
-    sql=pg(
-        lambda c, a, call: sa.func.coalesce(
-            _txt("right", a[0], sa.func.length(a[1])) == a[1], sa.false()
-        )
-    ),
+    sql=pg(lambda c, a, call: _affix_pg("right", a)),
 )
 def _ends_with(text: Any, suffix: Any) -> bool:
     return text is not None and suffix is not None and bool(text.endswith(suffix))
@@ -479,7 +478,7 @@ def _rept_pg(c: Any, a: list[Any], call: Any) -> Any:
     notes="A negative count gives blank; a result longer than 100,000 characters is an "
     "error (Excel's limit is 32,767).",
 )
-def _rept(text: Any, times: Any) -> str | None:
+def _rept(text: str | None, times: Any) -> str | None:
     n = _whole(times)
     if text is None or n is None or n < 0:
         return None
@@ -487,142 +486,3 @@ def _rept(text: Any, times: Any) -> str | None:
         return ""
     _limit(len(text) * n)
     return str(text * n)
-
-
-def _is_cased(ch: str) -> bool:
-    return ch.lower() != ch.upper()
-
-
-def _one(mapped: str, ch: str) -> str:
-    return mapped if len(mapped) == 1 else ch
-
-
-@fn(
-    "PROPER",
-    "text",
-    "text: text",
-    "text",
-    "Capitalises each letter that follows a non-letter and puts the other letters in "
-    "small letters.",
-    'PROPER("zhang SAN-feng")',
-    '"Zhang San-Feng"',
-    notes="As in Excel, a letter after a digit or an apostrophe is capitalised "
-    '("2Nd", "It\'S"). Letters are characters with upper and lower case, so Chinese '
-    'characters count as non-letters ("深圳Tech"). A letter whose capital is two '
-    "letters (ß) is kept. Cannot run inside the database.",
-)
-def _proper(text: Any) -> str | None:
-    if text is None:
-        return None
-    out, prev = [], False
-    for ch in text:
-        cased = _is_cased(ch)
-        out.append(_one(ch.lower(), ch) if prev else _one(ch.upper(), ch))
-        prev = cased
-    return "".join(out)
-
-
-def _char_pg(top: int) -> Any:
-    def sql(c: Any, a: list[Any], call: Any) -> Any:
-        n = _pg_int(a[0])
-        ok = sa.and_(n >= 1, n <= top, sa.not_(n.between(0xD800, 0xDFFF)))
-        return sa.case((ok, _txt("chr", n)), else_=sa.null())
-
-    return pg(sql)
-
-
-def _char(number: Any, top: int) -> str | None:
-    n = _whole(number)
-    if n is None or not 1 <= n <= top or 0xD800 <= n <= 0xDFFF:
-        return None
-    return chr(n)
-
-
-@fn(
-    "CHAR",
-    "text",
-    "code: number",
-    "text",
-    "The character with code `code` (1 to 255); CHAR(10) is a line break.",
-    "CHAR(65)",
-    '"A"',
-    sql=_char_pg(255),
-    notes="Codes are Unicode (128–255 are Latin-1), not the Windows or Mac code page that "
-    "Excel uses: CHAR(128) is a control character, not €. Outside 1–255 gives blank.",
-)
-def _char_fn(code: Any) -> str | None:
-    return _char(code, 255)
-
-
-@fn(
-    "UNICHAR",
-    "text",
-    "code: number",
-    "text",
-    "The character with Unicode code point `code`.",
-    "UNICHAR(28145)",
-    '"深"',
-    sql=_char_pg(0x10FFFF),
-    notes="0, surrogates (55296–57343) and codes above 1114111 give blank (Excel: #VALUE!).",
-)
-def _unichar(code: Any) -> str | None:
-    return _char(code, 0x10FFFF)
-
-
-def _code_pg(c: Any, a: list[Any], call: Any) -> Any:
-    return sa.case((a[0] == "", sa.null()), else_=sa.func.ascii(a[0]))
-
-
-def _code(text: Any) -> int | None:
-    return ord(text[0]) if text else None
-
-
-@fn(
-    "UNICODE",
-    "text",
-    "text: text",
-    "integer",
-    "The Unicode code point of the first character.",
-    'UNICODE("深圳")',
-    "28145",
-    sql=pg(_code_pg),
-    notes="Empty text gives blank (Excel: #VALUE!).",
-)
-def _unicode(text: Any) -> int | None:
-    return _code(text)
-
-
-@fn(
-    "CODE",
-    "text",
-    "text: text",
-    "integer",
-    "The code of the first character (the same as UNICODE).",
-    'CODE("A")',
-    "65",
-    sql=pg(_code_pg),
-    notes="Always the Unicode code point (Excel uses the system code page, e.g. GBK for "
-    "Chinese characters on Chinese Windows). Empty text gives blank.",
-)
-def _code_fn(text: Any) -> int | None:
-    return _code(text)
-
-
-_CONTROL = "".join(chr(i) for i in range(1, 32))
-_CLEAN = str.maketrans("", "", "\0" + _CONTROL)
-
-
-@fn(
-    "CLEAN",
-    "text",
-    "text: text",
-    "text",
-    "Removes the control characters (codes 0–31, such as line breaks and tabs).",
-    'CLEAN("a" & CHAR(10) & "b")',
-    '"ab"',
-    sql=pg(lambda c, a, call: _txt("translate", a[0], _CONTROL, "")),
-    notes="As in Excel, other invisible characters (127, non-breaking spaces, zero-width "
-    "spaces) are kept.",
-)
-def _clean(text: Any) -> str | None:
-    return None if text is None else text.translate(_CLEAN)
