@@ -204,3 +204,32 @@ def test_aggregate_conditions_are_checked_in_the_related_object() -> None:
     )
     [issue] = definition_issues(defn)
     assert "unknown field 'hire_dat' (did you mean 'hire_date'?)" in issue.message
+
+
+def test_circles_through_related_records_are_rejected() -> None:
+    defn = copy.deepcopy(CORE)
+    defn["objects"][0]["fields"].append(
+        {"name": "total", "type": "rollup", "returns": "integer", "formula": "SUM(members.share)"}
+    )
+    defn["objects"][1]["fields"].append(
+        {"name": "share", "type": "formula", "returns": "integer", "formula": "department.total"}
+    )
+    found = definition_issues(defn)
+    assert [i.code for i in found] == ["FORMULA_CYCLE"]
+    message = found[0].message
+    assert "read each other through related records in a circle" in message
+    assert "department.total" in message and "employee.share" in message
+
+
+def test_a_field_reading_its_parent_is_a_hierarchy_not_a_circle() -> None:
+    defn = copy.deepcopy(CORE)
+    defn["objects"][0]["fields"] += [
+        {"name": "parent", "type": "reference", "to": "department", "related_name": "children"},
+        {
+            "name": "level",
+            "type": "formula",
+            "returns": "integer",
+            "formula": "IF(ISBLANK(parent), 1, parent.level + 1)",
+        },
+    ]
+    assert definition_issues(defn) == []

@@ -86,6 +86,10 @@ class Checker:
             )
         return tree
 
+    def computed_trees(self) -> dict[tuple[str, str], ir.Expr]:
+        """The computed fields checked so far: (object, field) → checked formula."""
+        return dict(self._computed)
+
     def volatile(self, obj: ObjectInfo) -> frozenset[str]:
         if obj.qualified not in self._volatile:
             specs = [f.spec for f in obj.fields.values() if f.computed]

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from runtime.formula import ir
-from runtime.formula.analysis import sql_problem
+from runtime.formula.analysis import dependencies, sql_problem
 from runtime.formula.catalog import COMPUTED
 from runtime.formula.engine import FormulaEngine
 from runtime.formula.errors import FormulaError
@@ -173,8 +173,67 @@ class _Formulas:
                 path = f"/dashboards/{i}/widgets/{w}/filter"
                 self.check(path, widget.get("filter"), obj, sql=True)
 
+    # -- cycles across records ---------------------------------------------------------
+
+    def cycles(self) -> None:
+        """Stored formulas that read each other through other records in a circle (a pool
+        summing its lines while each line reads the pool's total) never settle; refuse
+        them. A field reading the same field of its parent (a department's level) is a
+        hierarchy, not a circle."""
+        graph: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        where: dict[tuple[str, str], str] = {}
+        for (obj, name), tree in self.engine.checker.computed_trees().items():
+            node = (obj, name)
+            edges = graph.setdefault(node, set())
+            for dep in dependencies(tree, obj):
+                target = (dep.obj, dep.field)
+                if not dep.via or target == node and all(s[0] == "ref" for s in dep.via):
+                    continue
+                info = self.engine.catalog.get(dep.obj)
+                if (
+                    info is not None
+                    and dep.field in info.fields
+                    and info.fields[dep.field].computed
+                ):
+                    edges.add(target)
+        for i, spec in _dicts(self.c.doc.get("objects")):
+            for k, fspec in _dicts(spec.get("fields")):
+                where[(f"{self.c.app}.{spec.get('name')}", str(fspec.get("name")))] = (
+                    f"/objects/{i}/fields/{k}/formula"
+                )
+        reported: set[tuple[str, str]] = set()
+        for start in graph:
+            cycle = _find_cycle(graph, start)
+            if cycle is None or start in reported or start not in where:
+                continue
+            reported.update(cycle)
+            names = " → ".join(f"{o.split('.', 1)[1]}.{f}" for o, f in [*cycle, cycle[0]])
+            self.c.add(
+                where[start],
+                f"these formulas read each other through related records in a circle: {names}",
+                "FORMULA_CYCLE",
+            )
+
+
+def _find_cycle(
+    graph: Mapping[tuple[str, str], set[tuple[str, str]]], start: tuple[str, str]
+) -> list[tuple[str, str]] | None:
+    """A path from ``start`` back to itself, or None (depth-first, small graphs)."""
+    stack: list[tuple[tuple[str, str], list[tuple[str, str]]]] = [(start, [start])]
+    seen: set[tuple[str, str]] = set()
+    while stack:
+        node, path = stack.pop()
+        for nxt in graph.get(node, ()):
+            if nxt == start:
+                return path
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append((nxt, [*path, nxt]))
+    return None
+
 
 def check_formula_types(c: Checker) -> None:
     formulas = _Formulas(c)
     formulas.objects()
     formulas.sections()
+    formulas.cycles()
