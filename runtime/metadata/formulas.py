@@ -187,7 +187,7 @@ class _Formulas:
             edges = graph.setdefault(node, set())
             for dep in dependencies(tree, obj):
                 target = (dep.obj, dep.field)
-                if not dep.via or target == node and all(s[0] == "ref" for s in dep.via):
+                if not dep.via or (target == node and all(s[0] == "ref" for s in dep.via)):
                     continue
                 info = self.engine.catalog.get(dep.obj)
                 if (
