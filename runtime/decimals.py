@@ -116,13 +116,31 @@ def mul_short(a: Number | None, b: Number | None) -> Decimal | None:
     return bounded(CONTEXT.multiply(a, b))
 
 
+def _integer_parts(value: Number) -> tuple[int, int]:
+    """``value`` as (coefficient, exponent) with value = coefficient · 10**exponent."""
+    if isinstance(value, int):
+        return value, 0
+    sign, digits, exponent = value.as_tuple()
+    coefficient = int("".join(map(str, digits)) or "0")
+    return (-coefficient if sign else coefficient), int(exponent)
+
+
 def div(a: Number | None, b: Number | None) -> Decimal | None:
+    """``a / b`` rounded once, half away from zero, at 30 decimal places — computed on
+    integers, so it is exact whatever the digits (PostgreSQL does the same sum)."""
     if a is None or b is None or b == 0:
         return None
-    quotient = CONTEXT.divide(a, b)
-    if abs(quotient) >= _LIMIT:
-        raise NumberTooLarge("the result is too large (more than 38 digits)")
-    return quotient.quantize(_QUANTUM, rounding=ROUND_HALF_UP, context=CONTEXT)
+    na, ea = _integer_parts(a)
+    nb, eb = _integer_parts(b)
+    shift = ea - eb + MAX_SCALE  # quotient · 10**30 = na · 10**shift / nb
+    if shift >= 0:
+        num, den = abs(na) * 10**shift, abs(nb)
+    else:
+        num, den = abs(na), abs(nb) * 10 ** (-shift)
+    units = (2 * num + den) // (2 * den)
+    negative = (na < 0) != (nb < 0)
+    quotient = Decimal(-units if negative else units).scaleb(-MAX_SCALE, context=CONTEXT)
+    return bounded(quotient)
 
 
 def neg(a: Number | None) -> Decimal | None:

@@ -58,3 +58,20 @@ def test_conditions_over_related_records_must_run_in_the_database(fx: Fx) -> Non
     error = fx.error('SUM(children.n, FIRST(tags) = "x")')
     assert error.code == "FORMULA_SQL"
     assert "related records" in error.message
+
+
+def test_division_rounds_once_at_30_places(fx: Fx) -> None:
+    # 1e-12 / 2000000000000000001 is just under half of 1e-30: rounds to 0, not up
+    assert fx.both("0.000000000001 / 2000000000000000001") == 0
+    assert fx.both("1 / 3") == Decimal("0." + "3" * 30)
+    assert fx.both("-2 / 3") == Decimal("-0." + "6" * 29 + "7")
+    assert fx.both("n / 0", n=Decimal("1")) is None
+    assert fx.both("n / m", n=Decimal("-1.5"), m=Decimal("0.0007")) == Decimal(
+        "-2142.857142857142857142857142857143"
+    )
+
+
+def test_huge_literals_and_extra_aggregate_arguments_are_refused(fx: Fx) -> None:
+    assert fx.error("1e999999 + 1").code == "FORMULA_LIMIT"
+    assert fx.error("100000000000000000000000000000000000000 * 1").code == "FORMULA_LIMIT"
+    assert fx.error("SUM(children.n, n > 0, 7)").code == "FORMULA_ARGUMENTS"

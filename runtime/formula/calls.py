@@ -103,6 +103,13 @@ def check_call(checker: Checker, node: Call, scope: Scope) -> ir.Expr:
         args.append(checked)
     if rows is not None:
         if fn.aggregate:
+            if len(node.args) > 2:
+                raise FormulaError(
+                    f"{fn.name}() over related records takes the records and one condition, "
+                    f"but {len(node.args)} arguments were given",
+                    node.args[2].pos,
+                    "FORMULA_ARGUMENTS",
+                )
             return _aggregate(fn, rows, node)
         args.insert(0, rows)
     bound: dict[str, FType] = {}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from runtime.decimals import MAX_DIGITS
 from runtime.formula import ir
 from runtime.formula.calls import check_call
 from runtime.formula.catalog import Catalog, FieldInfo, ObjectInfo
@@ -281,6 +282,12 @@ def _literal(node: Literal) -> ir.Const:
     if isinstance(value, str):
         return ir.Const(TEXT, node.pos, value)
     if isinstance(value, Decimal):
+        if value and value.adjusted() >= MAX_DIGITS:
+            raise FormulaError(
+                f"the number is too large (more than {MAX_DIGITS} whole digits)",
+                node.pos,
+                "FORMULA_LIMIT",
+            )
         exponent = value.as_tuple().exponent
         scale = -exponent if isinstance(exponent, int) and exponent < 0 else 0
         if scale > MAX_SCALE:

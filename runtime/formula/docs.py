@@ -75,7 +75,7 @@ Numbers are exact decimals, never binary floating point: `0.1 + 0.2 = 0.3`.
   hundreds, … (`ROUND(272015.34, -3) = 272000`).
 * A stored computed field is rounded to its own scale (half away from zero) when written;
   other computed fields of the same record read its exact value, not the rounded one.
-* Results of 38 whole digits or more are refused with a formula error.
+* Numbers of more than 38 whole digits are refused with a formula error.
 
 The same rules hold inside the database: on PostgreSQL with NUMERIC, on SQLite (which has
 no decimal type) through exact functions Tenon adds to every connection. A filter, a scope

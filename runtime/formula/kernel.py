@@ -45,6 +45,7 @@ def fusable(expr: ir.Expr) -> bool:
         fn = expr.function
         return (
             fn.impl is not None
+            and fn.sql is not None  # only what may run in SQL on every database
             and fn.lazy is None
             and not fn.volatile
             and expr.type.kind == "number"

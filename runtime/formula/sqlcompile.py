@@ -31,7 +31,6 @@ from runtime.formula.errors import FormulaError
 from runtime.formula.types import FType
 
 TableFor = Callable[[str], sa.Table]
-_WIDE = sa.Numeric(80, 40)
 SQL = ColumnElement[Any]
 
 
@@ -144,7 +143,7 @@ class SqlCompiler:
             udf: SQL = getattr(sa.func, name)(left, right)
             return udf
         if op == "/":
-            return sa.func.round(sa.cast(left, _WIDE) / sa.func.nullif(right, 0), MAX_SCALE)
+            return self._divide(left, right)
         if op == "*":
             product = sa.cast(left, sa.Numeric()) * right
             return sa.func.round(product, MAX_SCALE) if sum(scales) > MAX_SCALE else product
@@ -153,6 +152,15 @@ class SqlCompiler:
             if op == "+"
             else sa.cast(left, sa.Numeric()) - right
         )
+
+    def _divide(self, left: SQL, right: SQL) -> SQL:
+        """``left / right`` rounded once, half away from zero, at 30 places, as
+        ``decimals.div``: sign · div(2·|a|·10^30 + |b|, 2·|b|) / 10^30 in exact NUMERIC."""
+        a, b = sa.cast(left, sa.Numeric()), sa.cast(sa.func.nullif(right, 0), sa.Numeric())
+        scale = sa.literal(Decimal(10) ** MAX_SCALE, sa.Numeric())
+        units = sa.func.div(2 * sa.func.abs(a) * scale + sa.func.abs(b), 2 * sa.func.abs(b))
+        signed = sa.func.sign(a) * sa.func.sign(b) * units
+        return signed * sa.literal(Decimal(1).scaleb(-MAX_SCALE), sa.Numeric(31, MAX_SCALE))
 
     def round(self, value: SQL, digits: SQL, mode: str = "half_up") -> SQL:
         """ROUND family: ``mode`` is half_up, down, up, floor or ceiling (see decimals.py)."""

@@ -4,8 +4,8 @@ implementation, its SQL translation (when it has one) and its documentation.
 A parameter's ``type`` is one of:
 
 * a value kind: ``number``, ``text``, ``boolean``, ``date``, ``datetime``, ``user``;
-* ``any`` (any single value) or ``T`` (any value; every ``T`` argument must share one
-  type, and a result ``T`` has that type);
+* ``any`` (any single value), ``value`` (anything, lists too) or ``T`` (any value; every
+  ``T`` argument must share one type, and a result ``T`` has that type);
 * ``list`` (any list), ``list:number``, ``list:text``, … (a list of that kind),
   ``list:T`` (a list whose element type is ``T``);
 * ``condition`` (true/false, checked like ``boolean``).
