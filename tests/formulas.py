@@ -119,7 +119,8 @@ class Fx:
         database."""
         tree = self.check(text)
         with self.stored(values, children) as (conn, new_id):
-            record = {c.name: None for c in self.table.columns} | values | {"id": new_id}
+            stamp = {"version": 1, "created_at": STAMP, "updated_at": STAMP}
+            record = {c.name: None for c in self.table.columns} | stamp | values | {"id": new_id}
             lookups = SqlLookups(conn, self.compiler(), self.table)
             env = Env(self.today, self.now, self.me, lookups)
             return Compiled(tree).evaluate(record, env)

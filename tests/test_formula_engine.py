@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from tests.formulas import Fx
@@ -75,3 +75,15 @@ def test_huge_literals_and_extra_aggregate_arguments_are_refused(fx: Fx) -> None
     assert fx.error("1e999999 + 1").code == "FORMULA_LIMIT"
     assert fx.error("100000000000000000000000000000000000000 * 1").code == "FORMULA_LIMIT"
     assert fx.error("SUM(children.n, n > 0, 7)").code == "FORMULA_ARGUMENTS"
+
+
+def test_wide_literals_dates_at_the_edge_and_datetime_literals(fx: Fx) -> None:
+    assert fx.both("ABS(-1e30)") == Decimal("1e30")
+    assert fx.py('DATE(9999, 12, 31) + 1') is None
+    assert fx.both('dt > "2025-03-10 09:00"', dt=datetime(2025, 3, 10, 9, 30)) is True
+    assert fx.both('dt < "2025-03-10 09:00"', dt=datetime(2025, 3, 10, 9, 30)) is False
+
+
+def test_datetimes_join_text_to_the_second(fx: Fx) -> None:
+    moment = datetime(2025, 3, 10, 7, 5, 4, 500000)
+    assert fx.both('"at " & dt', dt=moment) == "at 2025-03-10 07:05:04"

@@ -214,8 +214,8 @@ def _returns(fn: Function, args: list[ir.Expr], bound: dict[str, FType], node: C
     if callable(fn.returns):
         return fn.returns([a.type for a in args], ir.Call(ANY, node.pos, fn, tuple(args)))
     text = fn.returns
-    if text == "T":
-        return bound.get("T", BLANK)
+    if text == "T":  # the shared type of the T arguments, else the first argument's
+        return bound.get("T") or (args[0].type if args else BLANK)
     if text.startswith("list:"):
         inner = text[5:]
         return list_of(bound.get("T", BLANK) if inner == "T" else _NAMED.get(inner, ANY))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from runtime.decimals import MAX_DIGITS
@@ -304,10 +304,17 @@ def _expect_number(expr: ir.Expr, op: str) -> None:
 
 
 def date_literal(expr: ir.Expr) -> ir.Expr:
-    """An ISO date text literal (``"2025-09-30"``) as a date; anything else unchanged."""
+    """An ISO date text literal (``"2025-09-30"``) as a date, a date and time
+    (``"2025-09-30 18:00"``) as a datetime; anything else unchanged."""
     if isinstance(expr, ir.Const) and isinstance(expr.value, str):
+        text = expr.value.strip()
         try:
-            return ir.Const(DATE, expr.pos, date.fromisoformat(expr.value))
+            if len(text) == 10:
+                return ir.Const(DATE, expr.pos, date.fromisoformat(text))
+            if len(text) > 10 and text[10] in " T":
+                moment = datetime.fromisoformat(text)
+                if moment.tzinfo is None:
+                    return ir.Const(DATETIME, expr.pos, moment)
         except ValueError:
             return expr
     return expr

@@ -58,7 +58,8 @@ nearest option.
 * A comparison with a blank is FALSE (`<>` is TRUE): a blank is never equal, less or
   greater. Compare with `BLANK()` (or use `ISBLANK`) to test for blank: `end_date = BLANK()`.
 * In a condition (IF, AND, OR, NOT, rules, filters) a blank counts as FALSE.
-* `&` and the text functions treat a blank as empty text; aggregates skip blanks;
+* `&`, CONCAT and TEXTJOIN treat a blank as empty text (most other text functions
+  given blank text give blank); aggregates skip blanks;
   `SUM` over no records is 0, `AVERAGE`, `MIN` and `MAX` over none are blank.
 * A calculation that has no answer — dividing by zero, the square root of a negative
   number, `VALUE("abc")`, a date outside years 1–9999 — gives blank. Tenon has no error

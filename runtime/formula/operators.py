@@ -99,11 +99,15 @@ ge = _ordered(lambda a, b: a >= b)
 
 
 def add_days(moment: Any, days: Any) -> Any:
+    """``moment`` moved by ``days`` (whole days for a date); blank outside years 1–9999."""
     if moment is None or days is None:
         return None
-    if isinstance(moment, datetime):
-        return moment + timedelta(microseconds=int(Decimal(days) * _DAY_US))
-    return moment + timedelta(days=int(days))
+    try:
+        if isinstance(moment, datetime):
+            return moment + timedelta(microseconds=int(Decimal(days) * _DAY_US))
+        return moment + timedelta(days=int(days))
+    except OverflowError:
+        return None
 
 
 def sub_days(moment: Any, days: Any) -> Any:

@@ -105,8 +105,10 @@ class SqlCompiler:
             return sa.null()
         if isinstance(value, bool):
             return sa.true() if value else sa.false()
-        if isinstance(value, int):
+        if isinstance(value, int) and -(2**63) <= value < 2**63:
             return sa.literal(value, sa.BigInteger())
+        if isinstance(value, int):
+            value = Decimal(value)  # wider than 64 bits: a decimal on both databases
         if isinstance(value, Decimal):
             if self.sqlite:
                 return sa.literal(str(value), sa.Text())
@@ -193,6 +195,12 @@ class SqlCompiler:
             shown = sa.case((value.is_(None), None), (self.cond(value), "TRUE"), else_="FALSE")
         elif ftype.kind in ("text", "blank"):
             shown = value
+        elif ftype.kind == "datetime":  # to the second, as the evaluator shows it
+            shown = (
+                sa.func.strftime("%Y-%m-%d %H:%M:%S", value)
+                if self.sqlite
+                else sa.func.to_char(value, "YYYY-MM-DD HH24:MI:SS")
+            )
         else:
             shown = sa.cast(value, sa.Text())
         return sa.func.coalesce(shown, "")
@@ -228,9 +236,14 @@ class SqlCompiler:
                 "FORMULA_SQL",
             )
         if isinstance(expr, ir.Negate):
-            inner = self.compile(expr.operand, row)
-            if self.sqlite and expr.operand.type.scale:
-                return sa.func.tenon_sub(0, inner)
+            operand = expr.operand
+            if isinstance(operand, ir.Const) and isinstance(operand.value, int | Decimal):
+                value = operand.value
+                return self.literal(value.copy_negate() if isinstance(value, Decimal) else -value)
+            inner = self.compile(operand, row)
+            if self.sqlite and (operand.type.scale or not _native(operand)):
+                negated: SQL = sa.func.tenon_sub(0, inner)
+                return negated
             return -inner
         if isinstance(expr, ir.Binary):
             return self.binary(expr, row)

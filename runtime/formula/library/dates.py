@@ -148,9 +148,9 @@ def _date_pg(a: list[Any]) -> Any:
     "DATE(2024, 2, 30)",
     "2024-03-01",
     sql=pg(lambda c, a, call: _date_pg(a)),
-    notes="Fractions are cut off. Years are taken as written: Excel adds 1900 to a year "
-    "below 1900 (DATE(25, 1, 1) is 1925 there), Tenon gives 0025-01-01; a year outside "
-    "1–9999 gives blank.",
+    notes="Years are taken as written: Excel adds 1900 to a year below 1900 (DATE(25, 1, 1) "
+    "is 1925 there), Tenon gives 0025-01-01; a date outside the years 1–9999 gives blank "
+    "(Excel: #NUM!). Fractions are cut off, as in Excel.",
 )
 def _date(year: Any, month: Any, day: Any) -> date | None:
     if year is None or month is None or day is None:

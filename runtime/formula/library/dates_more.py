@@ -457,7 +457,12 @@ def _workday_pg(a: list[Any], call: ir.Call, weekend: int | None, holidays: int)
         else_=origin - q * 7 - week.lookup("backward", index),
     )
     moved = sa.case((sa.func.abs(target - origin) <= SPAN, pg_from_ordinal(target)), else_=None)
-    return sa.case((sa.func.abs(n) > SPAN, None), (n == 0, pg_day(a[0])), else_=moved)
+    return sa.case(
+        (per_week.is_(None), None),  # a weekend code that is not one of Excel's
+        (sa.func.abs(n) > SPAN, None),
+        (n == 0, pg_day(a[0])),
+        else_=moved,
+    )
 
 
 def _networkdays_pg(a: list[Any], call: ir.Call, weekend: int | None, holidays: int) -> Any:

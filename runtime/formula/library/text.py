@@ -136,6 +136,7 @@ def _starts_with(text: Any, prefix: Any) -> bool:
     'LEN("Tenon")',
     "5",
     sql=lambda c, a, call: sa.func.length(a[0]),
+    notes="Blank gives blank (Excel: 0); IFBLANK(LEN(x), 0) counts it as 0.",
 )
 def _len(text: Any) -> int | None:
     return None if text is None else len(text)
@@ -149,7 +150,8 @@ def _len(text: Any) -> int | None:
     "The text in capitals.",
     'UPPER("hr")',
     '"HR"',
-    sql=pg(lambda c, a, call: sa.func.upper(a[0])),
+    notes="Python only: databases change the case of letters such as ß and final σ by "
+    "their own, locale-dependent rules; use SEARCH for case-insensitive filters.",
 )
 def _upper(text: Any) -> str | None:
     return None if text is None else str(text).upper()
@@ -163,7 +165,7 @@ def _upper(text: Any) -> str | None:
     "The text in small letters.",
     'LOWER("HR")',
     '"hr"',
-    sql=pg(lambda c, a, call: sa.func.lower(a[0])),
+    notes="Python only, as UPPER.",
 )
 def _lower(text: Any) -> str | None:
     return None if text is None else str(text).lower()
@@ -463,7 +465,8 @@ def _ends_with(text: Any, suffix: Any) -> bool:
 def _rept_pg(c: Any, a: list[Any], call: Any) -> Any:
     n = _pg_int(a[1])
     size = sa.func.length(a[0]) * sa.cast(n, sa.BigInteger())
-    return sa.case((n < 0, sa.null()), else_=_pg_bounded(size, _txt("repeat", a[0], n)))
+    times = sa.case((sa.func.length(a[0]) == 0, 0), else_=n)  # repeat('', 1e9) takes seconds
+    return sa.case((n < 0, sa.null()), else_=_pg_bounded(size, _txt("repeat", a[0], times)))
 
 
 @fn(

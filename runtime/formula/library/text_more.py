@@ -51,7 +51,7 @@ def _one(mapped: str, ch: str) -> str:
     notes="As in Excel, a letter after a digit or an apostrophe is capitalised "
     '("2Nd", "It\'S"). Letters are characters with upper and lower case, so Chinese '
     'characters count as non-letters ("深圳Tech"). A letter whose capital is two '
-    "letters (ß) is kept. Cannot run inside the database.",
+    "letters (ß) is kept.",
 )
 def _proper(text: str | None) -> str | None:
     if text is None:
@@ -245,8 +245,7 @@ def _value(text: str | None) -> Decimal | None:
     '(default "." and ","); spaces anywhere are ignored.',
     'NUMBERVALUE("1.234,5", ",", ".")',
     "1234.5",
-    notes="Empty text gives blank (Excel: 0); the default separators do not depend on the "
-    "locale. Cannot run inside the database.",
+    notes="Empty text gives blank (Excel: 0); the default separators do not depend on the locale.",
 )
 def _numbervalue(text: str | None, decimal: Any = ".", group: Any = ",") -> Decimal | None:
     if text is None or decimal is None or group is None:
@@ -480,8 +479,7 @@ def _fixed(number: Any, places: Any = 2, no_commas: Any = False) -> str | None:
     '"HR / Payroll"',
     min_args=3,
     notes="Values are shown as `&` shows them (numbers without trailing zeros, dates as "
-    "YYYY-MM-DD). The result may have up to 100,000 characters (Excel: 32,767). Cannot "
-    "run inside the database.",
+    "YYYY-MM-DD). The result may have up to 100,000 characters (Excel: 32,767).",
 )
 def _textjoin(separator: Any, ignore_empty: Any, *values: Any) -> str:
     sep, skip = text_of(separator), ignore_empty is True
@@ -518,8 +516,7 @@ def _around(text: str | None, delimiter: Any, instance: Any, after: bool) -> str
     "from the end); blank when there is no such delimiter.",
     'TEXTBEFORE("zhang.san@example.com", "@")',
     '"zhang.san"',
-    notes="Not found gives blank (Excel: #N/A); no match-mode or if-not-found arguments. "
-    "Cannot run inside the database.",
+    notes="Not found gives blank (Excel: #N/A); no match-mode or if-not-found arguments.",
 )
 def _textbefore(text: str | None, delimiter: Any, instance: Any = 1) -> str | None:
     return _around(text, delimiter, instance, after=False)
@@ -534,8 +531,7 @@ def _textbefore(text: str | None, delimiter: Any, instance: Any = 1) -> str | No
     "from the end); blank when there is no such delimiter.",
     'TEXTAFTER("/1/4/9/", "/", -2)',
     '"9/"',
-    notes="Not found gives blank (Excel: #N/A); no match-mode or if-not-found arguments. "
-    "Cannot run inside the database.",
+    notes="Not found gives blank (Excel: #N/A); no match-mode or if-not-found arguments.",
 )
 def _textafter(text: str | None, delimiter: Any, instance: Any = 1) -> str | None:
     return _around(text, delimiter, instance, after=True)
@@ -547,11 +543,14 @@ _WORK = 10**8  # at most this many backtracking paths (start positions × ways t
 _REPEATS = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
 
 
+def _shown(pattern: str) -> str:
+    return repr(pattern if len(pattern) <= 40 else pattern[:40] + "…")
+
+
 def _regex_message(pattern: str, problem: str) -> str:
-    shown = pattern if len(pattern) <= 40 else pattern[:40] + "…"
     if problem.startswith("is "):
-        return f"the regular expression {shown!r} {problem}"
-    return f"the regular expression {shown!r} cannot be used: {problem}"
+        return f"the regular expression {_shown(pattern)} {problem}"
+    return f"the regular expression {_shown(pattern)} cannot be used: {problem}"
 
 
 @functools.lru_cache(maxsize=256)
@@ -613,7 +612,7 @@ def _compiled(pattern: str, text: str) -> re.Pattern[str]:
     starts = 1 if anchored else len(text) + 1
     if starts * _ways(parsed, len(text), tail=True) > _WORK:
         raise EvalError(
-            f"the regular expression {pattern!r} could take too long on a text of "
+            f"the regular expression {_shown(pattern)} could take too long on a text of "
             f"{len(text):,} characters (it has too many optional or repeated parts); "
             "simplify it, anchor it with ^, or use a shorter text"
         )
@@ -639,7 +638,7 @@ _REGEX_NOTES = (
     "Python's regular expressions (Unicode: \\d and \\w also match Chinese digits and "
     "characters), not PCRE or the database's. Refused: nested repeats such as (a+)+, "
     "back-references, patterns over 200 characters, texts over 100,000 characters, and "
-    "patterns that could backtrack too long on the text. Cannot run inside the database."
+    "patterns that could backtrack too long on the text."
 )
 
 
