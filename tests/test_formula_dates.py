@@ -14,7 +14,7 @@ import pytest
 from runtime import decimals
 from runtime.formula.errors import FormulaError
 from runtime.formula.library import REGISTRY, EvalError
-from runtime.formula.library.dates_more import networkdays, workday
+from runtime.formula.library.dates_workdays import networkdays, workday
 from tests.formulas import Fx
 
 D = date.fromisoformat

@@ -16,7 +16,7 @@ from runtime.formula.analysis import sql_problem
 from runtime.formula.errors import FormulaError
 from runtime.formula.evaluator import Compiled
 from runtime.formula.library import REGISTRY
-from runtime.formula.library.maths_more import PI
+from runtime.formula.library.maths_powers import PI
 from tests.formulas import Fx
 
 D = Decimal

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from runtime.formula.library import (  # noqa: F401
     dates,
-    dates_more,
+    dates_calendar,
+    dates_workdays,
     lists,
     logic,
     maths,
-    maths_more,
+    maths_powers,
+    maths_stats,
     text,
-    text_more,
+    text_format,
+    text_search,
 )
 from runtime.formula.library.base import CATEGORIES, REGISTRY, EvalError, Function, Param
 

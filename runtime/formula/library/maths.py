@@ -6,7 +6,7 @@ The integer-style functions (CEILING, FLOOR, MROUND, MOD, QUOTIENT, …) work on
 integers: every argument is scaled to a common power of ten first, so no division is
 ever rounded, and their PostgreSQL translations use only exact NUMERIC operations
 (``mod``, ``div``, ``floor``, ``ceil``, ``trunc``, ``gcd``, ``lcm``). Powers, logarithms,
-statistics and the conditional counts live in ``maths_more``."""
+statistics and the conditional counts live in ``maths_powers`` and ``maths_stats``."""
 
 from __future__ import annotations
 
