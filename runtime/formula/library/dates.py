@@ -1,7 +1,7 @@
 """Dates: TODAY and NOW from the injected clock, DATE, DATEVALUE, parts of a date, EDATE,
-EOMONTH, DATEDIF and the rest; weeks, working days, DATEADD, DATETIME_DIFF, YEARFRAC and
-DAYS360 are in dates_calendar.py and dates_workdays.py. ``date + n`` and ``date - n`` shift by whole days;
-``date - date`` is a number of days (operators, not functions).
+EOMONTH, DATEDIF and the rest; weeks, DATEADD, DATETIME_DIFF, YEARFRAC and DAYS360 are in
+dates_calendar.py, working days in dates_workdays.py. ``date + n`` and ``date - n`` shift
+by whole days; ``date - date`` is a number of days (operators, not functions).
 
 Every function gives blank for a blank argument and for a date outside the years
 1–9999. The PostgreSQL translations compute the same values with integer arithmetic on
@@ -43,7 +43,7 @@ def shift_months(start: date, months: int) -> date | None:
     return date(year, month + 1, min(start.day, last))
 
 
-# -- PostgreSQL helpers (shared with dates_calendar.py and dates_workdays.py) --------------------------------------
+# -- PostgreSQL helpers (shared with dates_calendar.py and dates_workdays.py) -----------
 
 
 def pg_day(value: Any) -> Any:

@@ -4,7 +4,8 @@ Excel; text built by a formula is limited to 100,000 characters (longer is an er
 Shared rules: blank text gives blank (LEN too); a blank number argument gives blank; an
 out-of-range count or position gives blank where Excel gives #VALUE!, never an error;
 decimal counts and positions are truncated. Inside the database a tripped limit gives
-blank on both SQLite and PostgreSQL. See also text_format.py (TEXT, VALUE, …) and text_search.py (REGEX_…)."""
+blank on both SQLite and PostgreSQL. See also text_format.py (TEXT, VALUE, …) and
+text_search.py (FIND-like functions, REGEX_…)."""
 
 from __future__ import annotations
 
