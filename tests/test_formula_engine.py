@@ -79,7 +79,7 @@ def test_huge_literals_and_extra_aggregate_arguments_are_refused(fx: Fx) -> None
 
 def test_wide_literals_dates_at_the_edge_and_datetime_literals(fx: Fx) -> None:
     assert fx.both("ABS(-1e30)") == Decimal("1e30")
-    assert fx.py('DATE(9999, 12, 31) + 1') is None
+    assert fx.py("DATE(9999, 12, 31) + 1") is None
     assert fx.both('dt > "2025-03-10 09:00"', dt=datetime(2025, 3, 10, 9, 30)) is True
     assert fx.both('dt < "2025-03-10 09:00"', dt=datetime(2025, 3, 10, 9, 30)) is False
 

@@ -528,12 +528,6 @@ def test_short_computed_chains_inline_and_evaluate() -> None:
     assert elapsed < LIMIT_SECONDS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Checker.computed recurses once per computed field it inlines: a chain of ~150 "
-    "fields (f<k> = f<k-1> + 1) raises RecursionError from check() instead of a "
-    "FormulaError",
-)
 def test_long_computed_chains_are_refused_with_a_formula_error() -> None:
     engine = chained(300, "{p} + 1")
     rejected("f299", engine=engine, obj="ch.o", record={"n": Decimal(1)}, stored=True)
@@ -607,12 +601,6 @@ def test_edge_arithmetic_gives_a_value_or_a_formula_error_fast(text: str) -> Non
 # --- every failure is a FormulaError ------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a record missing a field the formula reads raises simpleeval.NameNotDefined, "
-    "not the FormulaError 'the record has no value for …' that Evaluator.run intends "
-    "(it converts KeyError only)",
-)
 def test_a_record_missing_a_field_gives_a_formula_error() -> None:
     tree = ENGINE.check("n + 1", OBJECT)
     with pytest.raises(FormulaError):
@@ -620,12 +608,6 @@ def test_a_record_missing_a_field_gives_a_formula_error() -> None:
 
 
 @pytest.mark.parametrize("module", ["runtime.formula.evaluator", "runtime.formula.operators"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="circular import: runtime.formula.operators imports library.base, whose package "
-    "imports lists.py, which imports operators (ImportError unless runtime.formula.engine "
-    "or the library is imported first)",
-)
 def test_formula_modules_import_on_their_own(module: str) -> None:
     done = subprocess.run(
         [sys.executable, "-c", f"import {module}"],

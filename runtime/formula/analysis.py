@@ -24,10 +24,23 @@ def deep_walk(expr: ir.Expr) -> Iterator[ir.Expr]:
             pass  # rows is a child already
 
 
+def spread_list(call: ir.Call) -> bool:
+    """A folding function (SUM, MAX, COUNT, …) given a list of values: Python only."""
+    fn = call.function
+    return fn.where_arg is not None and any(a.type.kind == "list" for a in call.args)
+
+
 def sql_problem(expr: ir.Expr) -> tuple[str, int] | None:
     """Why ``expr`` cannot be compiled to SQL (message, position), or None."""
     inside_aggregates = {id(a.rows) for a in deep_walk(expr) if isinstance(a, ir.Aggregate)}
     for node in deep_walk(expr):
+        if isinstance(node, ir.Call) and spread_list(node):
+            return (
+                f"{node.function.name}() over a list of values cannot run inside the database; "
+                "over related records write it as "
+                f"{node.function.name}(relation.field, condition)",
+                node.pos,
+            )
         if isinstance(node, ir.Call) and node.function.sql is None:
             return (
                 f"{node.function.name}() cannot run inside the database, so it cannot be used "

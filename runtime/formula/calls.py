@@ -54,6 +54,8 @@ def check_call(checker: Checker, node: Call, scope: Scope) -> ir.Expr:
             node.pos,
             "FORMULA_FUNCTION",
         )
+    if fn.name == "BLANK" and not node.args:
+        return ir.Const(BLANK, node.pos, None)  # the blank literal, written as a call
     if fn.volatile and not scope.allow_clock:
         raise FormulaError(
             f"{fn.name}() changes with the clock and cannot be used here",
@@ -112,6 +114,8 @@ def check_call(checker: Checker, node: Call, scope: Scope) -> ir.Expr:
                 )
             return _aggregate(fn, rows, node)
         args.insert(0, rows)
+    if fn.name == "SWITCH":
+        return _switch(fn, args, node)
     bound: dict[str, FType] = {}
     for i, arg in enumerate(args):
         skipped = rows is not None and fn.where_arg is not None and i >= fn.where_arg
@@ -122,6 +126,37 @@ def check_call(checker: Checker, node: Call, scope: Scope) -> ir.Expr:
         _expect(fn, index, arg, kind, bound)
     result = _returns(fn, args, bound, node)
     return ir.Call(result, node.pos, fn, tuple(args))
+
+
+def _switch(fn: Function, args: list[ir.Expr], node: Call) -> ir.Expr:
+    """SWITCH(subject, case, result, …, [default]): cases compare with the subject; the
+    results and the default share one type."""
+    from runtime.formula.checker import date_literal
+
+    subject, rest = args[0], list(args[1:])
+    has_default = len(rest) % 2 == 1
+    results = rest[1::2] + ([rest[-1]] if has_default else [])
+    for i in range(0, len(rest) - (1 if has_default else 0), 2):
+        case = rest[i] = date_literal(rest[i]) if subject.type.kind == "date" else rest[i]
+        shared = common(subject.type, case.type)
+        if shared is None or shared.kind == "list":
+            raise FormulaError(
+                f"SWITCH() compares its cases with a {subject.type}, but this case is a "
+                f"{case.type}",
+                case.pos,
+                "FORMULA_TYPE",
+            )
+    result: FType = BLANK
+    for value in results:
+        shared = common(result, value.type)
+        if shared is None:
+            raise FormulaError(
+                f"SWITCH() results must be of one type: a {result} and a {value.type}",
+                value.pos,
+                "FORMULA_TYPE",
+            )
+        result = shared
+    return ir.Call(result, node.pos, fn, (subject, *rest))
 
 
 def _aggregate(fn: Function, rows: ir.Related, node: Node) -> ir.Expr:
@@ -191,7 +226,8 @@ def _expect(
     fn: Function, index: int, arg: ir.Expr, kind: str, bound: dict[str, FType] | None = None
 ) -> None:
     param = fn.param_for(index)
-    if _accepts(kind, arg.type, {} if bound is None else bound, param.repeat):
+    spread = param.repeat and (fn.where_arg is not None or fn.category in ("math", "list"))
+    if _accepts(kind, arg.type, {} if bound is None else bound, spread):
         return
     wanted = {
         "T": "a value of the same type as the others",

@@ -19,6 +19,7 @@ from runtime.formula import ir
 from runtime.formula.calls import check_call
 from runtime.formula.catalog import Catalog, FieldInfo, ObjectInfo
 from runtime.formula.errors import FormulaError
+from runtime.formula.library import REGISTRY
 from runtime.formula.parser import COMPARISONS, Binary, Call, Literal, Me, Name, Node, Unary, parse
 from runtime.formula.types import (
     BLANK,
@@ -76,7 +77,14 @@ class Checker:
         """Check ``text`` about records of ``obj``; ``expect="boolean"`` for conditions."""
         info = obj if isinstance(obj, ObjectInfo) else self.catalog[obj]
         scope = Scope(info, inline, allow_me, allow_clock)
-        tree = self.node(parse(text), scope)
+        try:
+            tree = self.node(parse(text), scope)
+        except RecursionError:
+            raise FormulaError(
+                "the formula and the computed fields it uses nest too deeply",
+                0,
+                "FORMULA_LIMIT",
+            ) from None
         if sum(1 for _ in tree.walk()) > MAX_CHECKED_NODES:
             raise FormulaError("the formula is too large once the fields it uses are expanded")
         if expect == "boolean" and tree.type.kind not in ("boolean", "blank", "any"):
@@ -138,6 +146,8 @@ class Checker:
             if node.op == "+":
                 return operand
             _expect_number(operand, "-")
+            if isinstance(operand, ir.Const) and operand.value is None:
+                return ir.Const(number(0), node.pos, None)
             return ir.Negate(
                 operand.type if operand.type.kind == "number" else number(0), node.pos, operand
             )
@@ -237,10 +247,16 @@ class Checker:
             return ir.Binary(TEXT, node.pos, "&", left, right)
         lk, rk = left.type.kind, right.type.kind
         if op in ("+", "-") and (lk in ("date", "datetime") or rk in ("date", "datetime")):
-            return _date_arithmetic(node, left, right)
+            moved = _date_arithmetic(node, left, right)
+            if any(isinstance(s, ir.Const) and s.value is None for s in (left, right)):
+                return ir.Const(moved.type, node.pos, None)  # with blank: blank
+            return moved
         _expect_number(left, op)
         _expect_number(right, op)
+        if any(isinstance(s, ir.Const) and s.value is None for s in (left, right)):
+            return ir.Const(number(0), node.pos, None)  # arithmetic with blank is blank
         ls, rs = left.type.scale, right.type.scale
+        result: FType
         if lk == "blank" or rk == "blank":
             result = BLANK
         elif op == "*":
@@ -252,6 +268,15 @@ class Checker:
         return ir.Binary(result, node.pos, op, left, right)
 
     def compare(self, node: Binary, left: ir.Expr, right: ir.Expr) -> ir.Expr:
+        blank = [s for s in (left, right) if isinstance(s, ir.Const) and s.value is None]
+        if blank:  # x = BLANK() tests for blank; x < BLANK() is never true
+            other = right if blank[0] is left else left
+            if node.op in ("=", "<>") and not (len(blank) == 2 or other.type.kind == "list"):
+                name = "ISBLANK" if node.op == "=" else "ISNOTBLANK"
+                fn = REGISTRY[name]
+                return ir.Call(BOOLEAN, node.pos, fn, (other,))
+            same = node.op in ("=", "<=", ">=") and len(blank) == 2
+            return ir.Const(BOOLEAN, node.pos, same)
         left, right = _date_literal(left, right.type), _date_literal(right, left.type)
         shared = common(left.type, right.type)
         if shared is None or not shared.scalar:

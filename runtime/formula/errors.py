@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 
+class EvalError(Exception):
+    """An evaluation guard tripped (a limit); reported as a formula error at the call."""
+
+
 class FormulaError(ValueError):
     """Anything wrong with a formula, found while parsing, checking or evaluating it."""
 

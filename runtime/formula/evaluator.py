@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from simpleeval import SimpleEval
+from simpleeval import NameNotDefined, SimpleEval
 
 from runtime.decimals import NumberTooLarge
 from runtime.formula import ir, operators
@@ -161,8 +161,9 @@ class Evaluator(SimpleEval):  # type: ignore[misc]
             raise FormulaError(
                 "the formula nests too deeply to evaluate", 0, "FORMULA_LIMIT"
             ) from None
-        except KeyError as exc:
-            raise FormulaError(f"the record has no value for {exc.args[0]!r}", 0) from None
+        except (KeyError, NameNotDefined) as exc:
+            name = getattr(exc, "name", None) or (exc.args[0] if exc.args else "?")
+            raise FormulaError(f"the record has no value for {name!r}", 0) from None
 
     def _eval(self, node: Any) -> Any:
         self.steps += 1

@@ -62,5 +62,5 @@ class SqlLookups:
                 )
             item = expr.type.of or FType("any")
             return [self.compiler.python_value(v, item) for v in values]
-        value = self.conn.execute(sa.select(self.compiler.compile(expr, row))).scalar()
+        value = self.conn.execute(sa.select(self.compiler.value(expr, row))).scalar()
         return self.compiler.python_value(value, expr.type)

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from runtime import decimals
-from runtime.formula.library.base import EvalError
+from runtime.formula.errors import EvalError
 from runtime.formula.types import FType
 
 MAX_TEXT = 100_000  # characters in any text a formula builds

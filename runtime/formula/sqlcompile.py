@@ -27,6 +27,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from runtime.decimals import MAX_SCALE
 from runtime.formula import ir
+from runtime.formula.analysis import spread_list
 from runtime.formula.errors import FormulaError
 from runtime.formula.types import FType
 
@@ -55,8 +56,9 @@ class SqlCompiler:
     # -- entry points -------------------------------------------------------------------
 
     def value(self, expr: ir.Expr, row: Any) -> SQL:
-        """``expr`` for the record in ``row`` (a table or alias with the object's columns)."""
-        return self.compile(expr, row)
+        """``expr`` for the record in ``row`` (a table or alias with the object's columns),
+        read back untouched (not through an operand column's type) by ``python_value``."""
+        return sa.type_coerce(self.compile(expr, row), sa.types.NullType())
 
     def condition(self, expr: ir.Expr, row: Any) -> SQL:
         return self.cond(self.compile(expr, row), expr)
@@ -249,6 +251,12 @@ class SqlCompiler:
             return self.binary(expr, row)
         assert isinstance(expr, ir.Call)
         fn = expr.function
+        if spread_list(expr):
+            raise FormulaError(
+                f"{fn.name}() over a list of values cannot run inside the database",
+                expr.pos,
+                "FORMULA_SQL",
+            )
         if fn.sql is None:
             raise FormulaError(
                 f"{fn.name}() cannot run inside the database, so it cannot be used in a "

@@ -29,7 +29,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from runtime.formula.errors import EvalError
 from runtime.formula.types import FType
+
+__all__ = ["EvalError", "Function", "Param", "flatten", "fn", "pg", "register"]
 
 if TYPE_CHECKING:
     from runtime.formula.ir import Call
@@ -46,10 +49,6 @@ CATEGORIES = {
 Thunk = Callable[[], Any]
 Returns = str | Callable[[Sequence[FType], "Call"], FType]
 SqlFn = Callable[["SqlCompiler", list[Any], "Call"], Any]
-
-
-class EvalError(Exception):
-    """An evaluation guard tripped (a limit); reported as a formula error at the call."""
 
 
 @dataclass(frozen=True)

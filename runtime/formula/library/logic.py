@@ -102,6 +102,11 @@ def _lazy(
     )
 
 
+def _coalesce_sql(c: Any, args: list[Any], call: Any) -> Any:
+    values = [c.nonempty(x, e.type) for x, e in zip(args, call.args, strict=True)]
+    return values[0] if len(values) == 1 else sa.func.coalesce(*values)
+
+
 def _case_sql(c: Any, args: list[Any], call: Any) -> Any:
     whens = [(c.cond(args[i], call.args[i]), args[i + 1]) for i in range(0, len(args) - 1, 2)]
     tail = args[-1] if len(args) % 2 else None
@@ -181,9 +186,7 @@ _lazy(
     'COALESCE(BLANK(), "", "B", "A")',
     '"B"',
     _coalesce,
-    lambda c, a, call: sa.func.coalesce(
-        *[c.nonempty(x, e.type) for x, e in zip(a, call.args, strict=True)]
-    ),
+    _coalesce_sql,
     min_args=1,
 )
 _lazy(
@@ -194,9 +197,7 @@ _lazy(
     "IFBLANK(BLANK(), 0)",
     "0",
     _coalesce,
-    lambda c, a, call: sa.func.coalesce(
-        *[c.nonempty(x, e.type) for x, e in zip(a, call.args, strict=True)]
-    ),
+    _coalesce_sql,
 )
 _lazy(
     "IFERROR",
@@ -206,9 +207,7 @@ _lazy(
     "IFERROR(1 / 0, 0)",
     "0",
     _iferror,
-    lambda c, a, call: sa.func.coalesce(
-        *[c.nonempty(x, e.type) for x, e in zip(a, call.args, strict=True)]
-    ),
+    _coalesce_sql,
     notes="A calculation with no answer gives blank in Tenon, never an error value such as "
     "#DIV/0!; IFERROR therefore also replaces a blank.",
 )
