@@ -313,7 +313,7 @@ def test_gcd_and_lcm(fx: Fx) -> None:
     assert fx.both("LCM(i, 10)", i=4) == 20
     assert fx.both("LCM(i, 10)") == 10
     primes = "LCM(1000000007, 1000000009, 998244353, 1000000021, 1000000033)"
-    assert _limit(fx, primes) < 0.5
+    assert _limit(fx, primes) < 3.0  # hang guard, generous for loaded CI
 
 
 # -- products, powers and logarithms ------------------------------------------------------
@@ -412,7 +412,7 @@ def test_huge_powers_are_refused_quickly(fx: Fx) -> None:
         "MOD(1e40, 7)",
         "QUOTIENT(10000000000000000000000000000000000000, 0.001)",
     ):
-        assert _limit(fx, text) < 0.5, text
+        assert _limit(fx, text) < 3.0, text  # hang guard, generous for loaded CI
     with pytest.raises(FormulaError) as caught:
         fx.py("1 + POWER(2, 1000000)")
     assert caught.value.code == "FORMULA_LIMIT"
