@@ -82,7 +82,7 @@ def test_fuzzed_formulas_give_a_value_or_a_formula_error() -> None:
     elapsed = time.perf_counter() - start
 
     assert not escaped, f"{len(escaped)} formulas escaped:\n" + "\n".join(escaped[:25])
-    assert slowest[0] < 1.0, f"slowest formula took {slowest[0]:.2f}s: {slowest[1]!r}"
+    assert slowest[0] < 3.0, f"slowest formula took {slowest[0]:.2f}s: {slowest[1]!r}"
     assert elapsed < 30, f"{COUNT} formulas took {elapsed:.1f}s"
     assert outcomes["value"] > 0.1 * COUNT, outcomes
     assert outcomes["FORMULA_SYNTAX"] > 0.05 * COUNT, outcomes
