@@ -106,7 +106,9 @@ def mul_long(a: Number | None, b: Number | None) -> Decimal | None:
     if a is None or b is None:
         return None
     product = CONTEXT.multiply(a, b)
-    return bounded(product.quantize(_QUANTUM, rounding=ROUND_HALF_UP, context=CONTEXT))
+    if product.adjusted() >= MAX_DIGITS and product:
+        raise NumberTooLarge("the result is too large (more than 38 digits)")
+    return product.quantize(_QUANTUM, rounding=ROUND_HALF_UP, context=CONTEXT)
 
 
 def mul_short(a: Number | None, b: Number | None) -> Decimal | None:
@@ -116,13 +118,7 @@ def mul_short(a: Number | None, b: Number | None) -> Decimal | None:
     return bounded(CONTEXT.multiply(a, b))
 
 
-def _integer_parts(value: Number) -> tuple[int, int]:
-    """``value`` as (coefficient, exponent) with value = coefficient · 10**exponent."""
-    if isinstance(value, int):
-        return value, 0
-    sign, digits, exponent = value.as_tuple()
-    coefficient = int("".join(map(str, digits)) or "0")
-    return (-coefficient if sign else coefficient), int(exponent)
+_SHIFT = 10**MAX_SCALE
 
 
 def div(a: Number | None, b: Number | None) -> Decimal | None:
@@ -130,17 +126,13 @@ def div(a: Number | None, b: Number | None) -> Decimal | None:
     integers, so it is exact whatever the digits (PostgreSQL does the same sum)."""
     if a is None or b is None or b == 0:
         return None
-    na, ea = _integer_parts(a)
-    nb, eb = _integer_parts(b)
-    shift = ea - eb + MAX_SCALE  # quotient · 10**30 = na · 10**shift / nb
-    if shift >= 0:
-        num, den = abs(na) * 10**shift, abs(nb)
-    else:
-        num, den = abs(na), abs(nb) * 10 ** (-shift)
+    na, da = a.as_integer_ratio()
+    nb, db = b.as_integer_ratio()
+    num, den = abs(na * db) * _SHIFT, abs(da * nb)
     units = (2 * num + den) // (2 * den)
-    negative = (na < 0) != (nb < 0)
-    quotient = Decimal(-units if negative else units).scaleb(-MAX_SCALE, context=CONTEXT)
-    return bounded(quotient)
+    if (na < 0) != (nb < 0):
+        units = -units
+    return bounded(Decimal(units).scaleb(-MAX_SCALE, context=CONTEXT))
 
 
 def neg(a: Number | None) -> Decimal | None:
