@@ -133,7 +133,3 @@ class Call(Expr):
 def is_external(expr: Expr) -> bool:
     """Does reading ``expr`` need another record (a lookup) rather than the row itself?"""
     return isinstance(expr, Ref | Related | Aggregate)
-
-
-def uses_function(expr: Expr, names: frozenset[str]) -> bool:
-    return any(isinstance(e, Call) and e.function.name in names for e in expr.walk())

@@ -26,6 +26,7 @@ from runtime.clock import Clock
 from runtime.formula import ir
 from runtime.formula.analysis import Dependency, dependencies, sql_problem
 from runtime.formula.engine import FormulaEngine
+from runtime.formula.errors import FormulaError
 from runtime.formula.evaluator import Compiled, Env
 from runtime.formula.lookups import SqlLookups
 from runtime.formula.sqlcompile import SqlCompiler, SqlEnv
@@ -195,7 +196,16 @@ class Computed:
                 stmt = stmt.where(
                     sa.or_(*[table.c[name].is_distinct_from(expr) for name, expr in values.items()])
                 )
-            written += conn.execute(stmt).rowcount or 0
+            try:
+                written += conn.execute(stmt).rowcount or 0
+            except sa.exc.DBAPIError as exc:  # the database refused a value: no partial write
+                reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+                names = ", ".join(values)
+                raise FormulaError(
+                    f"the database could not compute {names} of {qualified}: {reason}",
+                    0,
+                    "FORMULA_EVAL",
+                ) from exc
         in_python = [t for t in targets if not t.in_sql]
         if in_python:
             written += self._update_in_python(conn, table, in_python, selector, compiler)
@@ -214,12 +224,13 @@ class Computed:
             query = query.where(_within(table.c.id, _sets(selector)))
         now = self.clock.now()
         env = Env(now.date(), now, None, SqlLookups(conn, compiler, table))
+        compiled = [(t, Compiled(t.tree)) for t in targets]  # translated once, not per row
         count = 0
         for row in conn.execute(query).mappings().all():
             record = dict(row)
             values = {
-                t.fdef.name: _fit_python(Compiled(t.tree).evaluate(record, env), t.fdef)
-                for t in targets
+                t.fdef.name: _fit_python(formula.evaluate(record, env), t.fdef)
+                for t, formula in compiled
             }
             conn.execute(sa.update(table).where(table.c.id == record["id"]).values(values))
             count += 1

@@ -168,12 +168,6 @@ def pg(translate: SqlFn) -> SqlFn:
     return sql
 
 
-def python_only_on_sqlite(c: SqlCompiler, args: list[Any], call: Call) -> Any:
-    """For functions whose SQL is the Python implementation on SQLite and a translation
-    elsewhere is not available: usable in SQL only on SQLite (avoid: prefer ``pg``)."""
-    return c.python(call, args)
-
-
 def flatten(values: Sequence[Any]) -> list[Any]:
     """Arguments with lists spread out and blanks dropped (SUM(a, b, list) …)."""
     out: list[Any] = []
