@@ -87,3 +87,11 @@ def test_wide_literals_dates_at_the_edge_and_datetime_literals(fx: Fx) -> None:
 def test_datetimes_join_text_to_the_second(fx: Fx) -> None:
     moment = datetime(2025, 3, 10, 7, 5, 4, 500000)
     assert fx.both('"at " & dt', dt=moment) == "at 2025-03-10 07:05:04"
+
+
+def test_out_of_range_arguments_give_blank_in_the_database_too(fx: Fx) -> None:
+    assert fx.both("d + i", d=date(2024, 2, 29), i=10**12) is None
+    assert fx.both("d - 3652059", d=date(2024, 2, 29)) is None
+    assert fx.both("ROUND(n, i)", n=Decimal("1.5"), i=10**12) == Decimal("1.5")
+    assert fx.both("ROUNDUP(n, -20)", n=Decimal("123.5")) == Decimal("1E+20")
+    assert fx.both("ROUND(n, -40)", n=Decimal("123.5")) == 0

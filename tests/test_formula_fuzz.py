@@ -263,6 +263,7 @@ FIXED = frozenset(
         "list-mixed-with-value",
         "switch-types-unchecked",
         "result-read-as-column",
+        "out-of-range-arguments",
     }
 )
 

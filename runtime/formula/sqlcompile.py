@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from runtime.decimals import MAX_SCALE
+from runtime.decimals import MAX_DIGITS, MAX_SCALE
 from runtime.formula import ir
 from runtime.formula.analysis import spread_list
 from runtime.formula.errors import FormulaError
@@ -171,12 +171,14 @@ class SqlCompiler:
         if self.sqlite:
             return sa.func.tenon_round(value, digits, mode)
         wide = sa.cast(value, sa.Numeric())
-        places = sa.cast(digits, sa.Integer())
+        # as decimals.round_to: at most 30 places; below -38 everything rounds to 0
+        clamped = sa.func.least(sa.func.greatest(sa.func.trunc(digits), -MAX_DIGITS - 1), MAX_SCALE)
+        places = sa.cast(clamped, sa.Integer())
         if mode == "half_up":
             return sa.func.round(wide, places)
         if mode == "down":
             return sa.func.trunc(wide, places)
-        scale = sa.func.power(sa.cast(10, sa.Numeric()), places)
+        scale = sa.func.power(sa.cast(10, sa.Numeric(80, 40)), places)
         if mode == "floor":
             return sa.func.floor(wide * scale) / scale
         if mode == "ceiling":
@@ -354,11 +356,20 @@ class SqlCompiler:
         days = right if op == "+" else -right
         if self.sqlite:
             return sa.func.tenon_add_days(left, days)
-        if lt.kind == "date":
-            return left + sa.cast(sa.func.trunc(days), sa.Integer())
-        return left + sa.cast(days, sa.Numeric()) * sa.text("interval '1 day'")
+        whole = sa.func.trunc(days)
+        if lt.kind == "date":  # blank outside years 1–9999, as the evaluator
+            day = (left - sa.literal(date(1, 1, 1), sa.Date())) + whole  # days since 0001-01-01
+            clamped = sa.func.least(sa.func.greatest(whole, -_MAX_DAYS), _MAX_DAYS)
+            moved: SQL = left + sa.cast(clamped, sa.Integer())
+            return sa.case((day.between(0, _MAX_DAYS - 1), moved))
+        span = sa.case((sa.func.abs(whole) <= _MAX_DAYS, sa.cast(days, sa.Numeric())))
+        shifted: SQL = left + span * sa.text("interval '1 day'")
+        return sa.case(
+            (shifted.between(datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59)), shifted)
+        )
 
 
+_MAX_DAYS = 3_652_059  # 0001-01-01 to 9999-12-31
 _COMPARE = {
     "=": operator.eq,
     "<>": operator.ne,
