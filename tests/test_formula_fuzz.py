@@ -264,6 +264,8 @@ FIXED = frozenset(
         "switch-types-unchecked",
         "result-read-as-column",
         "out-of-range-arguments",
+        "contains-on-non-text",
+        "nul-in-text",
     }
 )
 

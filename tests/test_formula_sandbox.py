@@ -303,11 +303,6 @@ def test_number_limit_is_reported_at_the_operator() -> None:
     assert error.position == text.index("*")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ARRAYJOIN joins everything before checking MAX_TEXT: 9,999 pieces joined by a "
-    "99,999-character separator allocate ~1 GB (and take 0.7-2 s) before FORMULA_LIMIT",
-)
 def test_arrayjoin_does_not_build_the_text_before_bounding_it() -> None:
     need("ARRAYJOIN", "SPLIT", "REPT")
     text = 'LEN(ARRAYJOIN(SPLIT(REPT(",", 9999), ","), REPT("a", 99999)))'
@@ -329,11 +324,6 @@ def test_arrayjoin_does_not_build_the_text_before_bounding_it() -> None:
         ('LEN(UPPER(REPT("ﬃ", 99999)))', ("UPPER", "REPT")),
         ('LEN(LOWER(REPT("İ", 99999)))', ("LOWER", "REPT")),
     ],
-)
-@pytest.mark.xfail(
-    strict=True,
-    reason="UPPER/LOWER are not bounded by MAX_TEXT: case mapping grows text (ß → SS, "
-    "ﬃ → FFI), giving up to 299,997 characters",
 )
 def test_case_mapping_keeps_the_text_limit(text: str, functions: tuple[str, ...]) -> None:
     need(*functions)

@@ -200,6 +200,8 @@ class _Parser:
         if kind == "number":
             return Literal(Decimal(text), pos)
         if kind == "string":
+            if "\x00" in text:
+                raise FormulaSyntaxError("text cannot contain the NUL character", pos)
             return Literal(text[1:-1].replace('""', '"'), pos)
         if kind == "me":
             return Me(pos)

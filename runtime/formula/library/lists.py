@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql
 from runtime.formula import ir
 from runtime.formula.errors import FormulaError
 from runtime.formula.library.base import EvalError, fn, pg
-from runtime.formula.operators import bounded, text_of
+from runtime.formula.operators import MAX_TEXT, text_of
 from runtime.formula.types import BLANK, FType, list_of
 
 MAX_ITEMS = 10_000
@@ -357,7 +357,12 @@ def _reverse(values: Any) -> list[Any] | None:
 def _arrayjoin(values: Any, separator: Any = ", ") -> str | None:
     if values is None:
         return None
-    return bounded(text_of(separator).join(text_of(v) for v in values[:MAX_ITEMS]))
+    glue = text_of(separator)
+    pieces = [text_of(v) for v in values[:MAX_ITEMS]]
+    size = sum(map(len, pieces)) + len(glue) * max(len(pieces) - 1, 0)
+    if size > MAX_TEXT:  # refuse before building it
+        raise EvalError(f"the text would be longer than {MAX_TEXT:,} characters")
+    return glue.join(pieces)
 
 
 @fn(

@@ -93,9 +93,7 @@ def _roundup(value: Any, digits: Any = 0) -> Any:
     "The value without its sign.",
     "ABS(-2.5)",
     "2.5",
-    sql=lambda c, a, call: (
-        sa.func.abs(a[0]) if not c.sqlite or not call.type.scale else c.python(call, a)
-    ),
+    sql=lambda c, a, call: c.python(call, a) if c.sqlite else sa.func.abs(a[0]),
 )
 def _abs(value: Any) -> Any:
     return None if value is None else abs(value)

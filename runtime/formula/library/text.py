@@ -100,7 +100,8 @@ def _contains_pg(c: Any, a: list[Any], call: Any) -> Any:
             sa.cast(a[0], postgresql.JSONB()).op("@>", return_type=sa.Boolean())(wanted),
             sa.false(),
         )
-    found = sa.func.strpos(a[0], c.text(a[1], call.args[1].type)) > 0
+    within = c.text(a[0], call.args[0].type)
+    found = sa.func.strpos(within, c.text(a[1], call.args[1].type)) > 0
     return sa.func.coalesce(sa.and_(a[1].is_not(None), found), sa.false())
 
 
@@ -155,7 +156,7 @@ def _len(text: Any) -> int | None:
     "their own, locale-dependent rules; use SEARCH for case-insensitive filters.",
 )
 def _upper(text: Any) -> str | None:
-    return None if text is None else str(text).upper()
+    return None if text is None else bounded(str(text).upper())  # ß → SS grows text
 
 
 @fn(
@@ -169,7 +170,7 @@ def _upper(text: Any) -> str | None:
     notes="Python only, as UPPER.",
 )
 def _lower(text: Any) -> str | None:
-    return None if text is None else str(text).lower()
+    return None if text is None else bounded(str(text).lower())
 
 
 @fn(
