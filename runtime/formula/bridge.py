@@ -45,6 +45,8 @@ def to_sqlite(value: Any) -> Any:
     kind = type(value)
     if kind is Decimal:
         return str(value)  # exact; SQLite makes it a number where a column needs one
+    if kind is int and not -(2**63) <= value < 2**63:
+        return str(value)  # wider than SQLite's integers: exact as text
     if value is None or kind in (str, int, float, bytes):
         return value
     if kind is bool:
