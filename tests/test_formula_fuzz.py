@@ -267,6 +267,7 @@ FIXED = frozenset(
         "contains-on-non-text",
         "nul-in-text",
         "sqlite-abs-of-huge-integer",
+        "deep-sql",
     }
 )
 

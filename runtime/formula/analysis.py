@@ -30,8 +30,46 @@ def spread_list(call: ir.Call) -> bool:
     return fn.where_arg is not None and any(a.type.kind == "list" for a in call.args)
 
 
+MAX_SQL_DEPTH = 96  # nesting SQLAlchemy compiles without exhausting Python's stack
+MAX_SQL_CONDITIONALS = 16  # nested IF/IFS/SWITCH: SQLite's parser stack ends near 20
+_CONDITIONALS = frozenset({"IF", "IFS", "SWITCH", "IFERROR", "IFBLANK", "COALESCE"})
+
+
+def _depths(expr: ir.Expr) -> tuple[int, int]:
+    """(deepest nesting, deepest nesting of conditionals) of ``expr``, iteratively."""
+    deepest = conditionals = 0
+    stack: list[tuple[ir.Expr, int, int]] = [(expr, 1, 0)]
+    while stack:
+        node, depth, cond = stack.pop()
+        if isinstance(node, ir.Call) and node.function.name in _CONDITIONALS:
+            cond += 1
+        deepest, conditionals = max(deepest, depth), max(conditionals, cond)
+        children = list(node.children())
+        if isinstance(node, ir.Ref) and node.body is not None:
+            children.append(node.body)
+        if isinstance(node, ir.Related):
+            children += [e for e in (node.value, node.where) if e is not None]
+        stack.extend((child, depth + 1, cond) for child in children)
+    return deepest, conditionals
+
+
+def sql_depth_problem(expr: ir.Expr) -> tuple[str, int] | None:
+    deepest, conditionals = _depths(expr)
+    if deepest > MAX_SQL_DEPTH or conditionals > MAX_SQL_CONDITIONALS:
+        return (
+            "the formula nests too deeply to run inside the database "
+            f"(at most {MAX_SQL_CONDITIONALS} IFs inside each other); IFS or SWITCH can list "
+            "the cases side by side",
+            expr.pos,
+        )
+    return None
+
+
 def sql_problem(expr: ir.Expr) -> tuple[str, int] | None:
     """Why ``expr`` cannot be compiled to SQL (message, position), or None."""
+    deep = sql_depth_problem(expr)
+    if deep:
+        return deep
     inside_aggregates = {id(a.rows) for a in deep_walk(expr) if isinstance(a, ir.Aggregate)}
     for node in deep_walk(expr):
         if isinstance(node, ir.Call) and spread_list(node):

@@ -27,7 +27,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from runtime.decimals import MAX_DIGITS, MAX_SCALE
 from runtime.formula import ir
-from runtime.formula.analysis import spread_list
+from runtime.formula.analysis import spread_list, sql_depth_problem
 from runtime.formula.errors import FormulaError
 from runtime.formula.types import FType
 
@@ -58,9 +58,11 @@ class SqlCompiler:
     def value(self, expr: ir.Expr, row: Any) -> SQL:
         """``expr`` for the record in ``row`` (a table or alias with the object's columns),
         read back untouched (not through an operand column's type) by ``python_value``."""
+        _refuse_deep(expr)
         return sa.type_coerce(self.compile(expr, row), sa.types.NullType())
 
     def condition(self, expr: ir.Expr, row: Any) -> SQL:
+        _refuse_deep(expr)
         return self.cond(self.compile(expr, row), expr)
 
     def python_value(self, value: Any, ftype: FType) -> Any:
@@ -367,6 +369,12 @@ class SqlCompiler:
         return sa.case(
             (shifted.between(datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59)), shifted)
         )
+
+
+def _refuse_deep(expr: ir.Expr) -> None:
+    problem = sql_depth_problem(expr)
+    if problem:
+        raise FormulaError(problem[0], problem[1], "FORMULA_SQL")
 
 
 _MAX_DAYS = 3_652_059  # 0001-01-01 to 9999-12-31
