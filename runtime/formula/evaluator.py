@@ -13,6 +13,7 @@ a step budget. Every failure — a guard, a Python exception in a function — c
 from __future__ import annotations
 
 import ast
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -26,6 +27,7 @@ from runtime.formula.errors import FormulaError
 from runtime.formula.library import EvalError
 
 MAX_STEPS = 200_000
+MAX_SECONDS = 1.0  # wall-clock budget of one evaluation: functions can do real work
 
 
 class Lookups(Protocol):
@@ -136,6 +138,7 @@ class Evaluator(SimpleEval):  # type: ignore[misc]
         super().__init__(operators={}, functions={}, names={})
         self.env = env
         self.steps = 0
+        self.deadline = 0.0
         self.record: Mapping[str, Any] = {}
         self.nodes = {
             ast.Name: self._eval_name,
@@ -153,6 +156,7 @@ class Evaluator(SimpleEval):  # type: ignore[misc]
         self.names = record
         self.record = record
         self.steps = 0
+        self.deadline = time.monotonic() + MAX_SECONDS
         try:
             return self._eval(tree)
         except FormulaError:
@@ -202,8 +206,17 @@ class Evaluator(SimpleEval):  # type: ignore[misc]
         except Exception as exc:
             raise self._fail(node, exc) from None
 
+    def _over_time(self, node: _Node) -> None:
+        if time.monotonic() > self.deadline:
+            raise FormulaError(
+                f"the formula takes longer than {MAX_SECONDS:g} second to evaluate",
+                node.pos,
+                "FORMULA_BUDGET",
+            )
+
     def _call(self, node: _Call) -> Any:
         args = [self._eval(a) for a in node.args]
+        self._over_time(node)
         try:
             return node.impl(*args)
         except Exception as exc:
