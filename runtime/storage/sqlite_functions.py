@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -20,6 +22,7 @@ from runtime import decimals
 from runtime.decimals import NumberTooLarge, to_decimal
 
 SqlValue = str | int | float | bytes | None
+_LOCK = threading.Lock()
 
 
 def _out(value: Decimal | None) -> str | int | None:
@@ -170,7 +173,8 @@ def tenon_regexp(pattern: Any, text: Any) -> int | None:
         return None
 
 
-_CALLS: dict[str, Callable[..., Any]] = {}
+_CALLS: OrderedDict[str, Callable[..., Any]] = OrderedDict()
+MAX_PROVIDED = 10_000  # distinct formulas come from users (filters): keep the recent ones
 
 
 def provide(key: str, function: Callable[..., Any]) -> None:
@@ -179,7 +183,11 @@ def provide(key: str, function: Callable[..., Any]) -> None:
     The formula engine provides its functions this way, so SQLite runs them with the
     very same Python code the evaluator uses. ``function`` takes and returns SQLite values.
     """
-    _CALLS[key] = function
+    with _LOCK:
+        _CALLS[key] = function
+        _CALLS.move_to_end(key)
+        while len(_CALLS) > MAX_PROVIDED:
+            _CALLS.popitem(last=False)
 
 
 def tenon_call(key: Any, *args: Any) -> Any:
