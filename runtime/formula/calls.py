@@ -25,6 +25,7 @@ from runtime.formula.types import (
     list_of,
     number,
 )
+from runtime.suggest import suggest
 
 if TYPE_CHECKING:
     from runtime.formula.checker import Checker, Scope
@@ -45,7 +46,7 @@ _NAMED = {
 
 
 def check_call(checker: Checker, node: Call, scope: Scope) -> ir.Expr:
-    from runtime.formula.checker import Scope, date_literal, suggest
+    from runtime.formula.checker import Scope, date_literal
 
     fn = REGISTRY.get(node.name)
     if fn is None:

@@ -8,8 +8,6 @@ intermediates stay exact. Errors are ``FormulaError`` with the position of the c
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -33,16 +31,12 @@ from runtime.formula.types import (
     common,
     list_of,
     number,
+    record,
 )
 from runtime.formula.volatility import volatile_fields
+from runtime.suggest import suggest
 
 MAX_CHECKED_NODES = 20000  # after inlining other computed fields
-
-
-def suggest(name: str, choices: Sequence[str]) -> str:
-    same_letters = [c for c in choices if c.lower() == name.lower()]
-    hint = same_letters or difflib.get_close_matches(name, list(choices), n=1)
-    return f" (did you mean {hint[0]!r}?)" if hint else ""
 
 
 @dataclass(frozen=True)
@@ -225,8 +219,6 @@ class Checker:
                 raise FormulaError(
                     "a path can go through only one list of related records", node.pos
                 )
-        from runtime.formula.types import record
-
         item = value.type if value is not None else record(child.qualified)
         return ir.Related(list_of(item), node.pos, base, child.qualified, relation.fk, value)
 
@@ -366,4 +358,4 @@ def _date_arithmetic(node: Binary, left: ir.Expr, right: ir.Expr) -> ir.Expr:
     )
 
 
-__all__ = ["DATETIME", "Checker", "Scope", "date_literal", "suggest"]
+__all__ = ["DATETIME", "Checker", "Scope", "date_literal"]

@@ -15,6 +15,7 @@ A function without a SQL translation is refused with its position (``FORMULA_SQL
 
 from __future__ import annotations
 
+import json
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,8 +27,9 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from runtime.decimals import MAX_DIGITS, MAX_SCALE
-from runtime.formula import ir
+from runtime.formula import ir, kernel
 from runtime.formula.analysis import spread_list, sql_depth_problem
+from runtime.formula.bridge import from_sqlite, key_for
 from runtime.formula.errors import FormulaError
 from runtime.formula.types import FType
 
@@ -68,16 +70,12 @@ class SqlCompiler:
     def python_value(self, value: Any, ftype: FType) -> Any:
         """A value selected from the database in the evaluator's Python form."""
         if self.sqlite:
-            from runtime.formula.bridge import from_sqlite
-
             return from_sqlite(value, ftype)
         if value is None:
             return None
         if ftype.kind == "number" and isinstance(value, Decimal):
             return value
         if ftype.kind == "list" and isinstance(value, str):
-            import json
-
             return json.loads(value)
         return value
 
@@ -129,8 +127,6 @@ class SqlCompiler:
             raise FormulaError(
                 f"{call.function.name}() has no PostgreSQL translation", call.pos, "FORMULA_SQL"
             )
-        from runtime.formula.bridge import key_for
-
         return sa.func.tenon_call(key_for(call), *args)
 
     def decimal(self, value: SQL) -> SQL:
@@ -214,13 +210,9 @@ class SqlCompiler:
     # -- nodes --------------------------------------------------------------------------
 
     def compile(self, expr: ir.Expr, row: Any) -> SQL:
-        if self.sqlite and expr.type.kind == "number" and not isinstance(expr, ir.Local | ir.Const):
-            from runtime.formula import kernel
-
-            if kernel.fusable(expr) and kernel.worth_it(expr):
-                key, names = kernel.register(expr)
-                fused: SQL = sa.func.tenon_call(key, *[row.c[n] for n in names])
-                return fused
+        fused = self._kernel(expr, row)
+        if fused is not None:
+            return fused
         if isinstance(expr, ir.Const):
             return self.literal(expr.value, expr.type)
         if isinstance(expr, ir.Local):
@@ -271,6 +263,16 @@ class SqlCompiler:
         args = [self.compile(a, row) for a in expr.args]
         translated: SQL = fn.sql(self, args, expr)
         return translated
+
+    def _kernel(self, expr: ir.Expr, row: Any) -> SQL | None:
+        """On SQLite, a decimal subtree as one call into Python (see kernel.py), or None."""
+        if not self.sqlite or expr.type.kind != "number" or isinstance(expr, ir.Local | ir.Const):
+            return None
+        if not (kernel.fusable(expr) and kernel.worth_it(expr)):
+            return None
+        key, names = kernel.register(expr)
+        fused: SQL = sa.func.tenon_call(key, *[row.c[n] for n in names])
+        return fused
 
     def ref(self, expr: ir.Ref, row: Any) -> SQL:
         base = self.compile(expr.base, row)

@@ -17,23 +17,14 @@ from runtime.formula.analysis import dependencies, sql_problem
 from runtime.formula.catalog import COMPUTED
 from runtime.formula.engine import FormulaEngine
 from runtime.formula.errors import FormulaError
-from runtime.formula.parser import parse
 from runtime.formula.types import fits, result_kind
 from runtime.metadata.semantic import Checker, _dicts
 
 
 def _issue(c: Checker, path: str, text: str, exc: FormulaError) -> None:
+    if exc.code == "FORMULA_SYNTAX":
+        return  # reported once, where the formula is, by the syntax check
     c.add(path, f"formula error: {exc.describe(text)}", exc.code)
-
-
-def _parses(text: Any) -> bool:
-    if not isinstance(text, str):
-        return False
-    try:
-        parse(text)
-    except FormulaError:
-        return False  # reported once, by the syntax check
-    return True
 
 
 class _Formulas:
@@ -63,7 +54,7 @@ class _Formulas:
         sql: bool = False,
         stored: bool = False,
     ) -> ir.Expr | None:
-        if obj is None or not _parses(text):
+        if obj is None or not isinstance(text, str):
             return None
         try:
             tree = self.engine.check(
@@ -101,7 +92,7 @@ class _Formulas:
                     f"{spec.get('type')} field",
                     "FORMULA_TYPE",
                 )
-        if spec.get("type") not in COMPUTED or not _parses(spec.get("formula")):
+        if spec.get("type") not in COMPUTED or not isinstance(spec.get("formula"), str):
             return
         text = str(spec["formula"])
         info = self.engine.catalog[obj]

@@ -12,8 +12,8 @@ from runtime.metadata.semantic import (
     RECORD_ACTIONS,
     Checker,
     _dicts,
-    suggest,
 )
+from runtime.suggest import suggest
 
 
 def _field_names(obj: Mapping[str, Any] | None) -> set[str]:

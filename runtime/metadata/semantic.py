@@ -7,10 +7,9 @@ it cannot read, so that one run reports every mistake.
 
 from __future__ import annotations
 
-import difflib
 import keyword
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +20,7 @@ from runtime.metadata.fieldtypes import FIELD_TYPES, CoerceError, coerce_value, 
 from runtime.metadata.model import SOFT_DELETE_COLUMN, SYSTEM_COLUMNS
 from runtime.metadata.regexsafe import regex_problem
 from runtime.metadata.semver import Version, VersionError, VersionRange
+from runtime.suggest import suggest
 
 Resolver = Callable[[str], Mapping[str, Any] | None]
 """Finds the definition of a required app by name (installed, or beside the package)."""
@@ -63,11 +63,6 @@ FORMULA_KEYS = frozenset(
     }
 )
 _AUTO_NUMBER = re.compile(r"^(?:[A-Za-z0-9_\-/.]|\{(?:YYYY|YY|MM|DD|#{1,12})\})+$")
-
-
-def suggest(name: str, choices: Iterable[str]) -> str:
-    hint = difflib.get_close_matches(name, list(choices), n=1)
-    return f" (did you mean {hint[0]!r}?)" if hint else ""
 
 
 def _dicts(value: Any) -> list[tuple[int, dict[str, Any]]]:

@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from runtime import decimals
 from runtime.clock import Clock
 from runtime.formula import ir
 from runtime.formula.analysis import Dependency, dependencies, sql_problem
@@ -269,8 +270,6 @@ def _fit(compiler: SqlCompiler, value: Any, target: _Target) -> Any:
 
 
 def _fit_python(value: Any, fdef: FieldDef) -> Any:
-    from runtime import decimals
-
     storage = fdef.storage
     if value is None:
         return None
