@@ -26,7 +26,7 @@ from runtime.formula.engine import Compiled
 from runtime.formula.errors import FormulaError
 from runtime.formula.library import REGISTRY
 from tests.formula_gen import ENGINE, VALUES, corpus, env, python_record
-from tests.formulas import NOW, OBJECT, TODAY, Fx
+from tests.formulas import NOW, OBJECT, TODAY, Fx, xfail_on
 
 SEED = 20250310
 COUNT = 10_000
@@ -373,12 +373,6 @@ PINNED = [
     pytest.param(name, text, values, dialects, id=f"{name}-{i}")
     for i, (name, text, values, dialects) in enumerate(EXTRA_PINNED)
 ]
-
-
-def xfail_on(request: pytest.FixtureRequest, fx: Fx, dialects: tuple[str, ...], why: str) -> None:
-    """Mark this run as an expected (strict) failure on the dialects a bug affects."""
-    if fx.dialect in dialects:
-        request.node.add_marker(pytest.mark.xfail(strict=True, reason=why))
 
 
 @pytest.mark.parametrize(("name", "text", "values", "dialects"), PINNED)

@@ -36,7 +36,7 @@ from runtime.formula.parser import (
     parse,
 )
 from tests.formula_gen import ENGINE
-from tests.formulas import OBJECT, Fx
+from tests.formulas import OBJECT, Fx, xfail_on
 
 # When a property fails, Hypothesis' pytest plugin imports libcst to write a patch file, and
 # libcst's import emits a DeprecationWarning (mypy_extensions.TypedDict) that the project's
@@ -436,12 +436,6 @@ def test_sql_agrees_with_python_on_text_and_dates(
 )
 def test_boundary_values_agree(fx: Fx, text: str, values: dict[str, Any]) -> None:
     fx.both(text, **values)
-
-
-def xfail_on(request: pytest.FixtureRequest, fx: Fx, dialects: tuple[str, ...], why: str) -> None:
-    """Mark this run as an expected (strict) failure on the dialects a bug affects."""
-    if fx.dialect in dialects:
-        request.node.add_marker(pytest.mark.xfail(strict=True, reason=why))
 
 
 BOTH = ("sqlite", "postgresql")
