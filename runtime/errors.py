@@ -3,8 +3,10 @@
     TenonError                 status 400, a stable ``code``, optional ``details``
     ├── ValidationFailed       422  a definition, package or record failed its checks
     │   └── PackageError       422  a package could not be read safely (size, zip, JSON)
+    ├── Unauthorized           401  not signed in, or the credentials are not valid
     ├── NotFound               404
     ├── Forbidden              403
+    ├── TooManyRequests        429  a rate limit (login attempts) was reached
     ├── Conflict               409  (versions, already installed, data in the way)
     └── DataLossRefused        409  a change would drop data without explicit consent
 
@@ -92,6 +94,19 @@ class PackageError(ValidationFailed):
 class NotFound(TenonError):
     code: str = "NOT_FOUND"
     status: int = 404
+
+
+@dataclass
+class Unauthorized(TenonError):
+    code: str = "UNAUTHORIZED"
+    status: int = 401
+
+
+@dataclass
+class TooManyRequests(TenonError):
+    code: str = "TOO_MANY_REQUESTS"
+    status: int = 429
+    retry_after: int = 60
 
 
 @dataclass
