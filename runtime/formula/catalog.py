@@ -120,6 +120,21 @@ class Catalog:
     def get(self, qualified: str) -> ObjectInfo | None:
         return self.objects.get(qualified)
 
+    def user_linked(self, name: str, prefer_app: str) -> list[tuple[ObjectInfo, str]]:
+        """Objects called ``name`` (or ``app.name``) that have a unique ``user`` field,
+        with that field: what ``@me.name`` can mean. The object of ``prefer_app``, if
+        there is one, comes alone."""
+        found: list[tuple[ObjectInfo, str]] = []
+        for info in self.objects.values():
+            if name not in (info.name, info.qualified.replace(".", "__")):
+                continue
+            for fi in info.fields.values():
+                if fi.spec.get("type") == "user" and fi.spec.get("unique"):
+                    found.append((info, fi.name))
+                    break
+        mine = [f for f in found if f[0].app == prefer_app]
+        return mine or found
+
     def __getitem__(self, qualified: str) -> ObjectInfo:
         return self.objects[qualified]
 

@@ -132,6 +132,8 @@ class Checker:
                     node.pos,
                     "FORMULA_CONTEXT",
                 )
+            if node.path:
+                return self.me_path(node, scope)
             return ir.Me(USER, node.pos)
         if isinstance(node, Name):
             return self.name(node, scope)
@@ -150,12 +152,39 @@ class Checker:
         assert isinstance(node, Call)
         return check_call(self, node, scope)
 
+    def me_path(self, node: Me, scope: Scope) -> ir.Expr:
+        """``@me.employee.manager_path``: the signed-in user's own record of an object with
+        a unique user field, then fields of it."""
+        step = node.path[0]
+        found = self.catalog.user_linked(step, scope.obj.app)
+        where = node.pos + len("@me.")
+        if not found:
+            raise FormulaError(
+                f"@me.{step}: no object {step!r} with a unique user field links records to users",
+                where,
+                "FORMULA_NAME",
+            )
+        if len(found) > 1:
+            names = ", ".join(sorted(info.qualified.replace(".", "__") for info, _ in found))
+            raise FormulaError(
+                f"@me.{step} is ambiguous; write one of: {names}", where, "FORMULA_NAME"
+            )
+        info, field = found[0]
+        base = ir.MeRecord(record(info.qualified), node.pos, info.qualified, field)
+        if len(node.path) == 1:
+            return base
+        return self.walk(Name(node.path[1:], where + len(step) + 1), info, base, scope)
+
     def name(self, node: Name, scope: Scope) -> ir.Expr:
         path = node.path
         if len(path) == 1 and path[0].upper() in ("NULL", "BLANK"):
             return ir.Const(BLANK, node.pos, None)
-        obj = scope.obj
-        base: ir.Expr | None = None
+        return self.walk(node, scope.obj, None, scope)
+
+    def walk(self, node: Name, obj: ObjectInfo, base: ir.Expr | None, scope: Scope) -> ir.Expr:
+        """The fields of ``node.path`` read one after the other from ``base`` (None: the
+        record the formula is about), which is a record of ``obj``."""
+        path = node.path
         for i, step in enumerate(path):
             field = obj.fields.get(step)
             if field is None and step in obj.relations:

@@ -44,6 +44,15 @@ class Me(Expr):
 
 
 @dataclass(frozen=True, eq=False)
+class MeRecord(Expr):
+    """``@me.employee``: the record of ``obj`` whose unique user field ``field`` is the
+    signed-in user (blank when there is none)."""
+
+    obj: str
+    field: str
+
+
+@dataclass(frozen=True, eq=False)
 class Local(Expr):
     """A stored field (or system column) of the record the formula is about."""
 
@@ -132,4 +141,4 @@ class Call(Expr):
 
 def is_external(expr: Expr) -> bool:
     """Does reading ``expr`` need another record (a lookup) rather than the row itself?"""
-    return isinstance(expr, Ref | Related | Aggregate)
+    return isinstance(expr, Ref | Related | Aggregate | MeRecord)

@@ -5,7 +5,7 @@
     additive   := term (("+" | "-") term)*
     term       := unary (("*" | "/") unary)*
     unary      := ("-" | "+") unary | primary
-    primary    := NUMBER | STRING | TRUE | FALSE | @me | NAME ("." NAME)*
+    primary    := NUMBER | STRING | TRUE | FALSE | @me ("." NAME)* | NAME ("." NAME)*
                 | FUNCTION "(" [condition ("," condition)*] ")" | "(" condition ")"
 
 Strings use double quotes, with ``""`` for a quote inside. Function names are
@@ -47,6 +47,7 @@ class Name:
 @dataclass(frozen=True)
 class Me:
     pos: int
+    path: tuple[str, ...] = ()  # @me.employee.manager: the user's own record, then fields
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,17 @@ class _Parser:
                 self.depth -= 1
         return self.primary()
 
+    def dotted(self) -> list[str]:
+        """The ``.name`` steps that follow a name or ``@me``."""
+        path: list[str] = []
+        while self.peek()[1] == ".":
+            self.take()
+            nkind, ntext, npos = self.take()
+            if nkind != "name":
+                raise FormulaSyntaxError("expected a field name after '.'", npos)
+            path.append(ntext)
+        return path
+
     def primary(self) -> Node:
         kind, text, pos = self.take()
         if kind == "number":
@@ -204,7 +216,7 @@ class _Parser:
                 raise FormulaSyntaxError("text cannot contain the NUL character", pos)
             return Literal(text[1:-1].replace('""', '"'), pos)
         if kind == "me":
-            return Me(pos)
+            return Me(pos, tuple(self.dotted()))
         if kind == "name":
             upper = text.upper()
             if self.peek()[1] == "(":
@@ -219,14 +231,7 @@ class _Parser:
                 return Call(upper, tuple(args), pos)
             if upper in ("TRUE", "FALSE"):
                 return Literal(upper == "TRUE", pos)
-            path = [text]
-            while self.peek()[1] == ".":
-                self.take()
-                nkind, ntext, npos = self.take()
-                if nkind != "name":
-                    raise FormulaSyntaxError("expected a field name after '.'", npos)
-                path.append(ntext)
-            return Name(tuple(path), pos)
+            return Name((text, *self.dotted()), pos)
         if text == "(":
             inner = self.condition()
             self.expect(")")

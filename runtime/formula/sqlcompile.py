@@ -222,6 +222,8 @@ class SqlCompiler:
             return self.compile(expr.body, row)
         if isinstance(expr, ir.Me):
             return sa.literal(self.env.me, sa.BigInteger())
+        if isinstance(expr, ir.MeRecord):
+            return self.me_record(expr)
         if isinstance(expr, ir.Ref):
             return self.ref(expr, row)
         if isinstance(expr, ir.Aggregate):
@@ -273,6 +275,14 @@ class SqlCompiler:
         key, names = kernel.register(expr)
         fused: SQL = sa.func.tenon_call(key, *[row.c[n] for n in names])
         return fused
+
+    def me_record(self, expr: ir.MeRecord) -> SQL:
+        """The id of the signed-in user's own record (evaluated once per query)."""
+        linked = self.alias(expr.obj)
+        clauses = [linked.c[expr.field] == sa.literal(self.env.me, sa.BigInteger())]
+        if "deleted_at" in linked.c:
+            clauses.append(linked.c.deleted_at.is_(None))
+        return sa.select(linked.c.id).where(*clauses).limit(1).scalar_subquery()
 
     def ref(self, expr: ir.Ref, row: Any) -> SQL:
         base = self.compile(expr.base, row)

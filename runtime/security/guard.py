@@ -1,0 +1,190 @@
+"""One actor's access as SQL: the WHERE clause of the rows and the masked column list.
+
+``Guard`` is built per request (actor, clock, dialect). It gives:
+
+* ``rows(obj, table, action)`` — the union of the applicable rules' scopes (FALSE when no
+  rule applies), index-friendly (``runtime.security.scopesql``);
+* ``columns(obj, table)`` — every field the actor may see in some row, each either the
+  plain column (visible wherever the row is) or ``CASE WHEN <scopes of the rules that
+  reveal it> THEN column END``, so a value the actor may not read never leaves the
+  database, and one flag per rule that decides which fields a row shows (``present``);
+* ``compiler`` — a formula compiler for the actor's filters, sorts and previews, whose
+  view of every object (the row itself, records reached through references, related
+  lists in aggregates) is the secured one: rows outside the scope are not there and
+  hidden fields are blank. Together with ``check_readable`` (refusing formulas that name
+  a field the actor can never read) filtering cannot reveal what reading cannot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from runtime.errors import Forbidden, Issue
+from runtime.formula import ir
+from runtime.formula.analysis import dependencies
+from runtime.formula.sqlcompile import SQL, SqlCompiler, SqlEnv
+from runtime.security import scopesql
+from runtime.security.actor import Actor
+from runtime.security.policy import Access, Policy, Rule
+
+TableFor = Any  # Callable[[str], sa.Table]
+FLAG = "_r{}"  # the per-rule flag columns of a select
+
+
+class _Secured:
+    """Looks like a table to the compiler (``.c[name]``, ``.alias()``): the secured rows
+    and columns of one object, as a subquery."""
+
+    def __init__(self, guard: Guard, qualified: str) -> None:
+        self.guard = guard
+        self.qualified = qualified
+
+    def alias(self, name: str) -> Any:
+        table = self.guard.tables(self.qualified)
+        raw = table.alias(f"{name}_raw")
+        access = self.guard.access(self.qualified)
+        columns = [expr.label(field) for field, expr in self.guard.columns(access, raw).items()]
+        if "deleted_at" in raw.c:
+            columns.append(raw.c.deleted_at)
+        query = sa.select(*columns).where(self.guard.rows(access, raw))
+        return query.subquery(name)
+
+
+class _Masked:
+    """The row of the object a query is about, with hidden columns masked."""
+
+    def __init__(self, columns: Mapping[str, SQL], raw: Any) -> None:
+        self.c = _Cols(columns, raw)
+
+
+class _Cols:
+    def __init__(self, columns: Mapping[str, SQL], raw: Any) -> None:
+        self._columns = columns
+        self._raw = raw
+
+    def __getitem__(self, name: str) -> SQL:
+        if name in self._columns:
+            return self._columns[name]
+        if name == "deleted_at":
+            column: SQL = self._raw.c[name]
+            return column
+        return sa.null()
+
+    def __getattr__(self, name: str) -> SQL:
+        return self[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._columns or (name == "deleted_at" and name in self._raw.c)
+
+
+@dataclass
+class Guard:
+    policy: Policy
+    actor: Actor
+    dialect: str
+    tables: TableFor
+    now: datetime
+
+    def __post_init__(self) -> None:
+        env = SqlEnv(self.now.date(), self.now, self.actor.user_id)
+        # scopes read the raw tables: they are the app's own trusted conditions
+        self.raw = SqlCompiler(self.dialect, self.tables, env)
+        # the actor's own formulas (filters, sorts, previews) see only secured data
+        self.compiler = SqlCompiler(self.dialect, self._secured, env)
+        self._access: dict[tuple[str, str], Access] = {}
+
+    def _secured(self, qualified: str) -> Any:
+        return _Secured(self, qualified)
+
+    def access(self, obj: str, action: str = "read") -> Access:
+        key = (obj, action)
+        if key not in self._access:
+            self._access[key] = self.policy.access(self.actor, obj, action)
+        return self._access[key]
+
+    # -- rows ---------------------------------------------------------------------------
+
+    def rule_condition(self, rule: Rule, row: Any) -> SQL:
+        tree = self.policy.scope(rule)
+        if tree is None:
+            return sa.true()
+        condition = scopesql.condition(self.raw, tree, row)
+        linked = {(n.obj, n.field): n for n in tree.walk() if isinstance(n, ir.MeRecord)}
+        if not linked:
+            return condition
+        # a rule about "my employee record" applies only to users who have one: without
+        # this, a scope like STARTS_WITH(path, @me.employee.path) would match every row
+        # for a user without a record (blank & "/" is "/")
+        exists = [self.raw.me_record(n).is_not(None) for n in linked.values()]
+        return sa.and_(*exists, condition)
+
+    def rows(self, access: Access, row: Any, rules: Iterable[Rule] | None = None) -> SQL:
+        chosen = list(access.rules if rules is None else rules)
+        if not chosen:
+            return sa.false()
+        if any(r.scope is None for r in chosen):
+            return sa.true()
+        return sa.or_(*[self.rule_condition(r, row) for r in chosen])
+
+    # -- columns ------------------------------------------------------------------------
+
+    def columns(self, access: Access, row: Any) -> dict[str, SQL]:
+        """Field name -> the expression the actor may see (masked where needed), for the
+        stored fields and system columns of the object."""
+        out: dict[str, SQL] = {}
+        for name in access.fields:
+            if name in row.c:
+                out[name] = self.mask(access, name, row.c[name], row)
+        return out
+
+    def mask(self, access: Access, name: str, value: SQL, row: Any) -> SQL:
+        """``value`` (field ``name`` of ``row``) where a rule reveals the field, else NULL."""
+        if access.everywhere(name):
+            return value
+        return sa.case((self.rows(access, row, access.grants.get(name, ())), value))
+
+    def flags(self, access: Access, row: Any) -> dict[str, SQL]:
+        """One 0/1 column per applicable rule when rules reveal different fields, so the
+        reader knows which fields a row shows (absent, not null, when hidden)."""
+        if all(access.everywhere(name) for name in access.fields):
+            return {}
+        return {
+            FLAG.format(i): sa.case((self.rule_condition(rule, row), 1), else_=0)
+            for i, rule in enumerate(access.rules)
+        }
+
+    def present(self, access: Access, row: Any) -> frozenset[str]:
+        """The fields a selected row shows, from its flags."""
+        if not any(FLAG.format(i) in row for i in range(len(access.rules))):
+            return access.fields
+        matched = {id(r) for i, r in enumerate(access.rules) if row.get(FLAG.format(i))}
+        return frozenset(
+            name for name, rules in access.grants.items() if any(id(r) in matched for r in rules)
+        )
+
+    def masked_row(self, access: Access, row: Any) -> _Masked:
+        return _Masked(self.columns(access, row), row)
+
+    # -- formulas of the actor --------------------------------------------------------
+
+    def check_readable(self, tree: ir.Expr, obj: str, where: str) -> None:
+        """Refuse a filter, sort or preview naming a field (or an object) the actor can
+        never read: filtering on it would reveal its values one question at a time."""
+        problems = []
+        for dep in sorted(dependencies(tree, obj), key=lambda d: (d.obj, d.field)):
+            access = self.access(dep.obj)
+            if not access.allowed:
+                problems.append(f"records of {dep.obj} are not readable for you")
+            elif dep.field not in access.fields and dep.field != "deleted_at":
+                problems.append(f"field {dep.field!r} of {dep.obj} is not readable for you")
+        if problems:
+            raise Forbidden(
+                f"the {where} uses data you cannot read",
+                [Issue(where, p, "FIELD_NOT_READABLE") for p in dict.fromkeys(problems)],
+                code="FIELD_NOT_READABLE",
+            )

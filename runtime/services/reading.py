@@ -1,0 +1,443 @@
+"""Reading app data on behalf of an actor: the one query layer every read path uses.
+
+List (filter, sort, cursor, field selection), single record, aggregates, export, formula
+preview and history all build their SQL here, from the actor's ``Guard``: the row scope is
+the WHERE clause, hidden fields are masked in the column list, and the actor's own
+formulas see only secured data. A record outside the caller's scope is "not found", the
+same answer as a record that does not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from runtime.clock import Clock
+from runtime.decimals import MAX_SCALE
+from runtime.errors import Forbidden, Issue, NotFound, TenonError
+from runtime.formula import ir
+from runtime.formula.errors import FormulaError
+from runtime.metadata.model import SOFT_DELETE_COLUMN, AppDef, ObjectDef
+from runtime.security.actor import Actor
+from runtime.security.guard import Guard, _Masked
+from runtime.security.policy import Access, Policy
+from runtime.services.values import decode_cursor, encode_cursor, to_json
+from runtime.storage import audit
+from runtime.storage.tables import USERS_TABLE, build_table
+
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 50
+_USERS = sa.table(USERS_TABLE, sa.column("id"), sa.column("username"))
+_SYSTEM_KINDS = {
+    "id": "integer",
+    "version": "integer",
+    "created_at": "datetime",
+    "updated_at": "datetime",
+    "created_by": "user",
+    "updated_by": "user",
+}
+
+
+@dataclass(frozen=True)
+class Page:
+    data: list[dict[str, Any]]
+    next_cursor: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"data": self.data, "next_cursor": self.next_cursor}
+
+
+def formula_error(error: FormulaError, text: str, where: str) -> TenonError:
+    """A formula the caller wrote (a filter, a preview) as a 400 naming the position."""
+    issue = Issue(where, error.describe(text), error.code or "FORMULA_ERROR")
+    return TenonError(f"the {where} is not valid: {error}", [issue], code="INVALID_FORMULA")
+
+
+class _Select:
+    """The columns of one secured query: database values (masked) and what is shown."""
+
+    def __init__(self, reader: Reader, guard: Guard, access: Access, table: sa.Table) -> None:
+        self.obj = access.obj
+        self.access = access
+        self.table = table
+        self.values = guard.columns(access, table)  # masked, as stored (users by id)
+        policy = reader.policy
+        info = policy.engine.catalog[self.obj.qualified]
+        for fdef in self.obj.fields:
+            if fdef.computed and not fdef.stored and fdef.name in access.fields:
+                tree = policy.engine.checker.computed(info, info.fields[fdef.name])
+                value = guard.raw.value(tree, table)
+                self.values[fdef.name] = guard.mask(access, fdef.name, value, table)
+        self.kinds = {
+            **_SYSTEM_KINDS,
+            **{f.name: reader.kind(f.name, self.obj) for f in self.obj.fields},
+        }
+        self.shown: dict[str, Any] = {}
+        for name, value in self.values.items():
+            if self.kinds.get(name) == "user":
+                value = sa.select(_USERS.c.username).where(_USERS.c.id == value).scalar_subquery()
+            self.shown[name] = value
+        self.flags = guard.flags(access, table)
+        self.masked = _Masked(self.values, table)
+
+    def order(self) -> list[str]:
+        names = ["id", "version", *[f.name for f in self.obj.fields]]
+        names += ["created_at", "created_by", "updated_at", "updated_by"]
+        return [n for n in names if n in self.shown]
+
+
+class Reader:
+    """Secured reads over a set of installed apps (by name)."""
+
+    def __init__(self, apps: Mapping[str, AppDef], clock: Clock | None = None) -> None:
+        self.apps = dict(apps)
+        self.clock = clock or Clock()
+        self.policy = Policy(self.apps)
+        self._tables: dict[str, sa.Table] = {}
+        self._md = sa.MetaData()
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    def table(self, qualified: str) -> sa.Table:
+        if qualified not in self._tables:
+            app, _, name = qualified.partition(".")
+            self._tables[qualified] = build_table(
+                sa.MetaData(), self.apps[app], self.apps[app].object(name)
+            )
+        return self._tables[qualified]
+
+    def object(self, qualified: str) -> ObjectDef:
+        obj = self.policy.object(qualified)
+        if obj is None:
+            raise NotFound(f"there is no object {qualified!r}", code="NOT_FOUND")
+        return obj
+
+    def kind(self, name: str, obj: ObjectDef) -> str:
+        if name in _SYSTEM_KINDS:
+            return _SYSTEM_KINDS[name]
+        fdef = obj.by_name[name]
+        return str(fdef.storage or fdef.returns or "text")
+
+    def guard(self, conn: Connection, actor: Actor) -> Guard:
+        return Guard(self.policy, actor, conn.dialect.name, self.table, self.clock.now())
+
+    def _access(self, guard: Guard, qualified: str, action: str) -> Access:
+        self.object(qualified)
+        access = guard.access(qualified, action)
+        if not access.allowed:
+            verb = "export" if action == "export" else "read"
+            raise Forbidden(f"you may not {verb} records of {qualified}")
+        return access
+
+    def _formula(self, guard: Guard, text: str, qualified: str, where: str, **kw: Any) -> ir.Expr:
+        try:
+            tree = self.policy.engine.check(text, qualified, **kw)
+        except FormulaError as error:
+            raise formula_error(error, text, where) from None
+        guard.check_readable(tree, qualified, where)
+        return tree
+
+    def _base(self, guard: Guard, sel: _Select) -> list[Any]:
+        where = [guard.rows(sel.access, sel.table)]
+        if sel.obj.soft_delete:
+            where.append(sel.table.c[SOFT_DELETE_COLUMN].is_(None))
+        return where
+
+    def _record(self, sel: _Select, row: Any, guard: Guard, wanted: Any) -> dict[str, Any]:
+        present = guard.present(sel.access, row)
+        return {
+            name: to_json(row[name])
+            for name in sel.order()
+            if name in present and (wanted is None or name in wanted or name in ("id", "version"))
+        }
+
+    def _wanted(self, obj: ObjectDef, fields: Sequence[str] | None) -> set[str] | None:
+        if fields is None:
+            return None
+        known = set(_SYSTEM_KINDS) | set(obj.by_name)
+        unknown = [f for f in fields if f not in known]
+        if unknown:
+            raise TenonError(
+                f"unknown field {unknown[0]!r} in fields",
+                [
+                    Issue("fields", f"{obj.qualified} has no field {f!r}", "UNKNOWN_FIELD")
+                    for f in unknown
+                ],
+                code="UNKNOWN_FIELD",
+            )
+        return set(fields)
+
+    # -- list and get -------------------------------------------------------------------
+
+    def list_records(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        *,
+        filter: str | None = None,
+        sort: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        cursor: str | None = None,
+        fields: Sequence[str] | None = None,
+        action: str = "read",
+    ) -> Page:
+        guard = self.guard(conn, actor)
+        access = self._access(guard, qualified, action)
+        sel = _Select(self, guard, access, self.table(qualified))
+        wanted = self._wanted(sel.obj, fields)
+        if not 1 <= limit <= MAX_LIMIT:
+            raise TenonError(f"limit must be between 1 and {MAX_LIMIT}", code="INVALID_LIMIT")
+        where = self._base(guard, sel)
+        if filter:
+            tree = self._formula(guard, filter, qualified, "filter", expect="boolean")
+            where.append(guard.compiler.condition(tree, sel.masked))
+        keys = self._sort_keys(sel, sort)
+        if cursor:
+            after = decode_cursor(cursor, [sel.kinds[name] for name, _ in keys])
+            where.append(_after(keys, sel, after))
+        order = []
+        for name, desc in keys:
+            expr = sel.shown[name]
+            order.append((expr.desc() if desc else expr.asc()).nulls_last())
+        columns = [v.label(k) for k, v in sel.shown.items()]
+        columns += [v.label(k) for k, v in sel.flags.items()]
+        columns += [sel.shown[name].label(f"_k{i}") for i, (name, _) in enumerate(keys)]
+        query = sa.select(*columns).where(*where).order_by(*order).limit(limit + 1)
+        rows = list(conn.execute(query).mappings())
+        more = len(rows) > limit
+        rows = rows[:limit]
+        data = [self._record(sel, row, guard, wanted) for row in rows]
+        next_cursor = None
+        if more and rows:
+            last = rows[-1]
+            next_cursor = encode_cursor([last[f"_k{i}"] for i in range(len(keys))])
+        return Page(data, next_cursor)
+
+    def get_record(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        record_id: int,
+        fields: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        guard = self.guard(conn, actor)
+        access = self._access(guard, qualified, "read")
+        sel = _Select(self, guard, access, self.table(qualified))
+        wanted = self._wanted(sel.obj, fields)
+        where = [*self._base(guard, sel), sel.table.c.id == record_id]
+        columns = [v.label(k) for k, v in {**sel.shown, **sel.flags}.items()]
+        row = conn.execute(sa.select(*columns).where(*where)).mappings().first()
+        if row is None:
+            raise NotFound(f"{qualified} record {record_id} was not found")
+        return self._record(sel, row, guard, wanted)
+
+    def _sort_keys(self, sel: _Select, sort: str | None) -> list[tuple[str, bool]]:
+        keys: list[tuple[str, bool]] = []
+        for part in (sort or "").split(","):
+            part = part.strip()
+            if not part:
+                continue
+            desc = part.startswith("-")
+            name = part.lstrip("-+")
+            if name not in sel.kinds:
+                raise TenonError(
+                    f"cannot sort by {name!r}: {sel.obj.qualified} has no such field",
+                    [Issue("sort", f"unknown field {name!r}", "UNKNOWN_FIELD")],
+                    code="UNKNOWN_FIELD",
+                )
+            if name not in sel.shown:
+                raise Forbidden(
+                    f"cannot sort by {name!r}: the field is not readable for you",
+                    [
+                        Issue(
+                            "sort", f"field {name!r} is not readable for you", "FIELD_NOT_READABLE"
+                        )
+                    ],
+                    code="FIELD_NOT_READABLE",
+                )
+            if name != "id":
+                keys.append((name, desc))
+            else:
+                keys.append(("id", desc))
+                return keys
+        keys.append(("id", False))
+        return keys
+
+
+def _after(keys: list[tuple[str, bool]], sel: _Select, values: list[Any]) -> Any:
+    """Rows strictly after ``values`` in the order of ``keys`` (blanks sort last)."""
+    ors = []
+    for i, (name, desc) in enumerate(keys):
+        expr = sel.shown[name]
+        value = values[i]
+        same = [_equal(sel.shown[n], values[j]) for j, (n, _) in enumerate(keys[:i])]
+        if value is None:
+            continue  # nothing sorts after a blank in this key except other blanks
+        beyond = expr < value if desc else expr > value
+        ors.append(sa.and_(*same, sa.or_(beyond, expr.is_(None))))
+    return sa.or_(*ors) if ors else sa.false()
+
+
+def _equal(expr: Any, value: Any) -> Any:
+    return expr.is_(None) if value is None else expr == value
+
+
+AGGREGATES = ("count", "sum", "avg", "min", "max")
+
+
+class Analysis:
+    """Aggregates, previews and history: the reads that are not lists of records."""
+
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
+
+    def aggregate(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        *,
+        group_by: Sequence[str] = (),
+        measures: Sequence[tuple[str, str | None]] = (("count", None),),
+        filter: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Grouped counts and sums over the rows the actor may read, of the values the
+        actor may read (a hidden value counts as blank)."""
+        reader = self.reader
+        guard = reader.guard(conn, actor)
+        access = reader._access(guard, qualified, "read")
+        sel = _Select(reader, guard, access, reader.table(qualified))
+        where = reader._base(guard, sel)
+        if filter:
+            tree = reader._formula(guard, filter, qualified, "filter", expect="boolean")
+            where.append(guard.compiler.condition(tree, sel.masked))
+        groups: list[Any] = []
+        for name in group_by:
+            groups.append(_readable_column(sel, name, "group_by").label(name))
+        columns: list[Any] = list(groups)
+        for func, field in measures:
+            if func not in AGGREGATES:
+                raise TenonError(
+                    f"unknown aggregate {func!r}; use one of {', '.join(AGGREGATES)}",
+                    code="INVALID_AGGREGATE",
+                )
+            label = func if field is None else f"{func}_{field}"
+            if field is None:
+                if func != "count":
+                    raise TenonError(f"{func} needs a field", code="INVALID_AGGREGATE")
+                columns.append(sa.func.count().label(label))
+                continue
+            value = _readable_column(sel, field, "measure")
+            if func != "count" and sel.kinds[field] not in ("integer", "decimal"):
+                raise TenonError(
+                    f"{func} needs a number field; {field!r} is not one", code="INVALID_AGGREGATE"
+                )
+            columns.append(_measure(guard, func, value, sel.kinds[field]).label(label))
+        query = sa.select(*columns).where(*where)
+        if groups:
+            query = query.group_by(*groups).order_by(*groups)
+        return [
+            {k: to_json(_number(v)) for k, v in row.items()}
+            for row in conn.execute(query).mappings()
+        ]
+
+    def preview(
+        self, conn: Connection, actor: Actor, qualified: str, record_id: int, formula: str
+    ) -> Any:
+        """A formula evaluated for one record as the actor sees it."""
+        reader = self.reader
+        guard = reader.guard(conn, actor)
+        access = reader._access(guard, qualified, "read")
+        sel = _Select(reader, guard, access, reader.table(qualified))
+        tree = reader._formula(guard, formula, qualified, "formula")
+        where = [*reader._base(guard, sel), sel.table.c.id == record_id]
+        try:
+            value = guard.compiler.value(tree, sel.masked)
+        except FormulaError as error:
+            raise formula_error(error, formula, "formula") from None
+        row = conn.execute(sa.select(value.label("v")).where(*where)).first()
+        if row is None:
+            raise NotFound(f"{qualified} record {record_id} was not found")
+        return to_json(guard.compiler.python_value(row[0], tree.type))
+
+    def history(
+        self, conn: Connection, actor: Actor, qualified: str, record_id: int
+    ) -> list[dict[str, Any]]:
+        """The audit entries of a record the actor can see; values of fields the actor
+        may not read are replaced by ``{"masked": true}``."""
+        reader = self.reader
+        guard = reader.guard(conn, actor)
+        access = reader._access(guard, qualified, "read")
+        sel = _Select(reader, guard, access, reader.table(qualified))
+        where = [*reader._base(guard, sel), sel.table.c.id == record_id]
+        flags: list[Any] = [v.label(k) for k, v in sel.flags.items()] or [sel.table.c.id]
+        row = conn.execute(sa.select(*flags).where(*where)).mappings().first()
+        if row is None:
+            raise NotFound(f"{qualified} record {record_id} was not found")
+        present = guard.present(access, row)
+        out = []
+        for entry in audit.entries(conn, qualified, record_id):
+            changes = {}
+            for name, (before, after) in entry["changes"].items():
+                if name in present:
+                    changes[name] = {"before": before, "after": after}
+                else:
+                    changes[name] = {"masked": True}
+            out.append(
+                {
+                    "at": to_json(entry["at"]),
+                    "actor": entry["actor_name"],
+                    "on_behalf_of": entry["on_behalf_of"],
+                    "operation": entry["operation"],
+                    "changes": changes,
+                }
+            )
+        return out
+
+
+def _readable_column(sel: _Select, name: str, where: str) -> Any:
+    if name not in sel.kinds:
+        raise TenonError(
+            f"{sel.obj.qualified} has no field {name!r}",
+            [Issue(where, f"unknown field {name!r}", "UNKNOWN_FIELD")],
+            code="UNKNOWN_FIELD",
+        )
+    if name not in sel.values:
+        raise Forbidden(
+            f"field {name!r} is not readable for you",
+            [Issue(where, f"field {name!r} is not readable for you", "FIELD_NOT_READABLE")],
+            code="FIELD_NOT_READABLE",
+        )
+    return sel.values[name]
+
+
+def _measure(guard: Guard, func: str, value: Any, kind: str) -> Any:
+    """An aggregate, exact for decimals on SQLite too (its own sum of exact values)."""
+    if func == "count":
+        return sa.func.count(value)
+    if guard.raw.sqlite and kind == "decimal":
+        if func in ("min", "max"):
+            return getattr(sa.func, f"tenon_{func}")(value)
+        total = sa.func.tenon_sum(value)
+        if func == "sum":
+            return total
+        return guard.raw.arith("/", total, sa.func.count(value), (MAX_SCALE, 0))
+    if func == "sum":
+        return sa.func.sum(value)
+    if func == "avg":
+        return sa.func.avg(value)
+    return sa.func.min(value) if func == "min" else sa.func.max(value)
+
+
+def _number(value: Any) -> Any:
+    """Aggregates of exact decimals come back as exact text on SQLite."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return value
