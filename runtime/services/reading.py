@@ -340,7 +340,7 @@ class Analysis:
                     f"{func} needs a number field; {field!r} is not one", code="INVALID_AGGREGATE"
                 )
             columns.append(_measure(guard, func, value, sel.kinds[field]).label(label))
-        query = sa.select(*columns).where(*where)
+        query = sa.select(*columns).select_from(sel.table).where(*where)
         if groups:
             query = query.group_by(*groups).order_by(*groups)
         return [
@@ -362,7 +362,8 @@ class Analysis:
             value = guard.compiler.value(tree, sel.masked)
         except FormulaError as error:
             raise formula_error(error, formula, "formula") from None
-        row = conn.execute(sa.select(value.label("v")).where(*where)).first()
+        query = sa.select(value.label("v")).select_from(sel.table).where(*where)
+        row = conn.execute(query).first()
         if row is None:
             raise NotFound(f"{qualified} record {record_id} was not found")
         return to_json(guard.compiler.python_value(row[0], tree.type))
