@@ -143,12 +143,28 @@ class Policy:
         definition = self.object(obj)
         if definition is None:
             raise KeyError(obj)
-        rules = self.applicable(actor, obj, action)
+        rules = self._effective(self.applicable(actor, obj, action), definition)
         grants: dict[str, list[Rule]] = {}
         for rule in rules:
             for name in self.readable(rule, definition):
                 grants.setdefault(name, []).append(rule)
         return Access(definition, action, rules, {k: tuple(v) for k, v in grants.items()})
+
+    def _effective(self, rules: tuple[Rule, ...], obj: ObjectDef) -> tuple[Rule, ...]:
+        """``rules`` without the scoped ones that an unscoped rule already covers (every
+        row, at least the same fields): they change nothing and would cost SQL."""
+        everywhere = [r for r in rules if r.scope is None]
+        if not everywhere:
+            return rules
+
+        def covered(rule: Rule) -> bool:
+            return any(
+                self.readable(u, obj) >= self.readable(rule, obj)
+                and self.writable(u, obj) >= self.writable(rule, obj)
+                for u in everywhere
+            )
+
+        return tuple(r for r in rules if r.scope is None or not covered(r))
 
     def scope(self, rule: Rule) -> ir.Expr | None:
         """The checked scope condition (checked trees are cached by the engine)."""

@@ -26,6 +26,7 @@ from runtime.formula.sqlcompile import SQL, SqlCompiler
 from runtime.formula.types import BOOLEAN
 
 _REWRITABLE = frozenset({"STARTS_WITH"})
+_TOP = "\U0010ffff"  # the last code point: every text starting with p sorts below p || _TOP
 
 
 def _row_free(expr: ir.Expr) -> bool:
@@ -64,7 +65,27 @@ def condition(compiler: SqlCompiler, expr: ir.Expr, row: Any) -> SQL:
     rewritten = _semi_join(compiler, expr, row)
     if rewritten is not None:
         return rewritten
-    return compiler.condition(expr, row)
+    exact = compiler.condition(expr, row)
+    prefix = _prefix_range(compiler, expr, row)
+    return exact if prefix is None else sa.and_(prefix, exact)
+
+
+def _prefix_range(compiler: SqlCompiler, expr: ir.Expr, row: Any) -> SQL | None:
+    """``STARTS_WITH(path, p)`` also as the range ``p <= path < p || U+10FFFF``, which an
+    index on ``path`` answers (text orders by code point: SQLite's BINARY collation, and
+    the C.UTF-8 collation Tenon's PostgreSQL databases use)."""
+    if not (
+        isinstance(expr, ir.Call)
+        and expr.function.name == "STARTS_WITH"
+        and isinstance(expr.args[0], ir.Local)
+        and expr.args[0].type.kind == "text"
+        and _row_free(expr.args[1])
+        and expr.args[1].type.kind == "text"
+    ):
+        return None
+    column: SQL = row.c[expr.args[0].name]
+    low = compiler.compile(expr.args[1], row)
+    return sa.and_(column >= low, column < low.concat(_TOP))
 
 
 def _semi_join(compiler: SqlCompiler, expr: ir.Expr, row: Any) -> SQL | None:
@@ -105,7 +126,7 @@ def _through(compiler: SqlCompiler, path: ir.Ref, row: Any, test: Any) -> SQL:
         leaf = ir.Inline(path.type, path.pos, path.name, path.body)
     else:
         leaf = ir.Local(path.type, path.pos, path.name)
-    return _link(compiler, path.base, row, target, compiler.condition(test(leaf), target))
+    return _link(compiler, path.base, row, target, condition(compiler, test(leaf), target))
 
 
 def _link(compiler: SqlCompiler, base: ir.Expr, row: Any, target: Any, test: SQL) -> SQL:

@@ -9,6 +9,7 @@ same answer as a record that does not exist.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,13 +25,14 @@ from runtime.formula import ir
 from runtime.formula.errors import FormulaError
 from runtime.metadata.model import SOFT_DELETE_COLUMN, AppDef, ObjectDef
 from runtime.security.actor import Actor
-from runtime.security.guard import Guard, _Masked
+from runtime.security.guard import ConditionCache, Guard, _Masked
 from runtime.security.policy import Access, Policy
 from runtime.services.values import decode_cursor, encode_cursor, to_json
 from runtime.storage import audit
 from runtime.storage.tables import USERS_TABLE, build_table
 
 MAX_LIMIT = 500
+SELECT_CACHE = 1024
 DEFAULT_LIMIT = 50
 _USERS = sa.table(USERS_TABLE, sa.column("id"), sa.column("username"))
 _SYSTEM_KINDS = {
@@ -84,6 +86,31 @@ class _Select:
             self.shown[name] = value
         self.flags = guard.flags(access, table)
         self.masked = _Masked(self.values, table)
+        self._where: tuple[Any, ...] | None = None
+        self._names: dict[Any, list[str]] = {}
+
+    def where(self, guard: Guard) -> tuple[Any, ...]:
+        """The rows of the query (scope, not deleted), built once."""
+        if self._where is None:
+            where = [guard.where(self.access, self.table)]
+            if self.obj.soft_delete:
+                where.append(self.table.c[SOFT_DELETE_COLUMN].is_(None))
+            self._where = tuple(where)
+        return self._where
+
+    def shown_names(self, present: frozenset[str], wanted: set[str] | None) -> list[str]:
+        """The fields a row shows, in order, for the fields it reveals and those asked."""
+        key = (present, frozenset(wanted) if wanted is not None else None)
+        names = self._names.get(key)
+        if names is None:
+            names = [
+                n
+                for n in self.order()
+                if n in present and (wanted is None or n in wanted or n in ("id", "version"))
+            ]
+            if len(self._names) < 256:
+                self._names[key] = names
+        return names
 
     def order(self) -> list[str]:
         names = ["id", "version", *[f.name for f in self.obj.fields]]
@@ -99,7 +126,8 @@ class Reader:
         self.clock = clock or Clock()
         self.policy = Policy(self.apps)
         self._tables: dict[str, sa.Table] = {}
-        self._md = sa.MetaData()
+        self._conditions = ConditionCache()
+        self._selects: OrderedDict[Any, _Select] = OrderedDict()
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -124,7 +152,32 @@ class Reader:
         return str(fdef.storage or fdef.returns or "text")
 
     def guard(self, conn: Connection, actor: Actor) -> Guard:
-        return Guard(self.policy, actor, conn.dialect.name, self.table, self.clock.now())
+        return Guard(
+            self.policy, actor, conn.dialect.name, self.table, self.clock.now(), self._conditions
+        )
+
+    def select(self, guard: Guard, access: Access) -> _Select:
+        """The secured columns of a query; immutable, so kept for the same rules, user
+        and day (and minute-exact time when a field reads NOW())."""
+        obj = access.obj
+        moment: Any = guard.now.date()
+        if any(f.volatile and "NOW" in str(f.spec.get("formula", "")).upper() for f in obj.fields):
+            moment = guard.now
+        key = (
+            obj.qualified,
+            access.action,
+            tuple(r.where for r in access.rules),
+            guard.actor.user_id,
+            guard.dialect,
+            moment,
+        )
+        found = self._selects.get(key)
+        if found is None:
+            found = _Select(self, guard, access, self.table(obj.qualified))
+            self._selects[key] = found
+            if len(self._selects) > SELECT_CACHE:
+                self._selects.popitem(last=False)
+        return found
 
     def _access(self, guard: Guard, qualified: str, action: str) -> Access:
         self.object(qualified)
@@ -143,18 +196,11 @@ class Reader:
         return tree
 
     def _base(self, guard: Guard, sel: _Select) -> list[Any]:
-        where = [guard.rows(sel.access, sel.table)]
-        if sel.obj.soft_delete:
-            where.append(sel.table.c[SOFT_DELETE_COLUMN].is_(None))
-        return where
+        return list(sel.where(guard))
 
     def _record(self, sel: _Select, row: Any, guard: Guard, wanted: Any) -> dict[str, Any]:
-        present = guard.present(sel.access, row)
-        return {
-            name: to_json(row[name])
-            for name in sel.order()
-            if name in present and (wanted is None or name in wanted or name in ("id", "version"))
-        }
+        names = sel.shown_names(guard.present(sel.access, row), wanted)
+        return {name: to_json(row[name]) for name in names}
 
     def _wanted(self, obj: ObjectDef, fields: Sequence[str] | None) -> set[str] | None:
         if fields is None:
@@ -189,7 +235,7 @@ class Reader:
     ) -> Page:
         guard = self.guard(conn, actor)
         access = self._access(guard, qualified, action)
-        sel = _Select(self, guard, access, self.table(qualified))
+        sel = self.select(guard, access)
         wanted = self._wanted(sel.obj, fields)
         if not 1 <= limit <= MAX_LIMIT:
             raise TenonError(f"limit must be between 1 and {MAX_LIMIT}", code="INVALID_LIMIT")
@@ -229,7 +275,7 @@ class Reader:
     ) -> dict[str, Any]:
         guard = self.guard(conn, actor)
         access = self._access(guard, qualified, "read")
-        sel = _Select(self, guard, access, self.table(qualified))
+        sel = self.select(guard, access)
         wanted = self._wanted(sel.obj, fields)
         where = [*self._base(guard, sel), sel.table.c.id == record_id]
         columns = [v.label(k) for k, v in {**sel.shown, **sel.flags}.items()]
@@ -313,7 +359,7 @@ class Analysis:
         reader = self.reader
         guard = reader.guard(conn, actor)
         access = reader._access(guard, qualified, "read")
-        sel = _Select(reader, guard, access, reader.table(qualified))
+        sel = reader.select(guard, access)
         where = reader._base(guard, sel)
         if filter:
             tree = reader._formula(guard, filter, qualified, "filter", expect="boolean")
@@ -355,7 +401,7 @@ class Analysis:
         reader = self.reader
         guard = reader.guard(conn, actor)
         access = reader._access(guard, qualified, "read")
-        sel = _Select(reader, guard, access, reader.table(qualified))
+        sel = reader.select(guard, access)
         tree = reader._formula(guard, formula, qualified, "formula")
         where = [*reader._base(guard, sel), sel.table.c.id == record_id]
         try:
@@ -376,7 +422,7 @@ class Analysis:
         reader = self.reader
         guard = reader.guard(conn, actor)
         access = reader._access(guard, qualified, "read")
-        sel = _Select(reader, guard, access, reader.table(qualified))
+        sel = reader.select(guard, access)
         where = [*reader._base(guard, sel), sel.table.c.id == record_id]
         flags: list[Any] = [v.label(k) for k, v in sel.flags.items()] or [sel.table.c.id]
         row = conn.execute(sa.select(*flags).where(*where)).mappings().first()

@@ -112,6 +112,13 @@ def _affix_pg(side: str, a: list[Any]) -> Any:
     return sa.func.coalesce(sa.and_(a[1].is_not(None), same), sa.false())
 
 
+def _starts_sqlite(a: list[Any]) -> Any:
+    """SQLite: ``substr`` counts characters, as Python does (permission scopes on paths
+    run this for every row, so it stays out of Python)."""
+    same = sa.func.substr(a[0], 1, sa.func.length(a[1])).op("=", is_comparison=True)(a[1])
+    return sa.func.coalesce(sa.and_(a[1].is_not(None), same), sa.false())
+
+
 @fn(
     "STARTS_WITH",
     "text",
@@ -121,7 +128,7 @@ def _affix_pg(side: str, a: list[Any]) -> Any:
     '`STARTS_WITH(department.path, "/1/4/")`.',
     'STARTS_WITH("/1/4/9/", "/1/4/")',
     "TRUE",
-    sql=pg(lambda c, a, call: _affix_pg("left", a)),
+    sql=lambda c, a, call: _starts_sqlite(a) if c.sqlite else _affix_pg("left", a),
 )
 def _starts_with(text: Any, prefix: Any) -> bool:
     if text is None or prefix is None:
