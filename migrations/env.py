@@ -12,8 +12,8 @@ import os
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from runtime.storage.engine import make_engine
 from runtime.storage import audit  # noqa: F401  (registers tenon_audit)
+from runtime.storage.engine import make_engine
 from runtime.storage.system import metadata
 
 config = context.config

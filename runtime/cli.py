@@ -1,4 +1,4 @@
-"""The ``tenon`` command: serve, validate, install, export, apps."""
+"""The ``tenon`` command: serve, validate, install, export, apps, user."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from runtime.errors import Issue, TenonError
 from runtime.metadata.package import Package, read_package
 from runtime.metadata.validate import definition_issues
 from runtime.resources import catalog_dir
+from runtime.security.audit import Origin
+from runtime.security.users import UserService
 from runtime.services.apps import AppService
 from runtime.storage.engine import make_engine
 from runtime.storage.migrate import upgrade_system_tables
@@ -163,6 +165,55 @@ def cmd_apps(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     return 0
 
 
+def _users(settings: Settings) -> UserService:
+    engine = _engine(settings)
+    return UserService(engine, definitions=AppService(engine).definitions)
+
+
+def cmd_user_create(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    password = None
+    if args.password_stdin:
+        # one line from stdin (a pipe or a prompt-less redirect); never from argv
+        if args.stdin.isatty():
+            password = getpass.getpass("Password: ", stream=out)
+        else:
+            password = args.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise TenonError("No password on standard input", code="VALIDATION_FAILED")
+    user = _users(settings).create(
+        args.name, password, args.display_name, args.role or [], Origin.cli()
+    )
+    roles = f" with roles {', '.join(user.roles)}" if user.roles else ""
+    login = "" if user.has_password else " (no password: cannot sign in until one is set)"
+    print(f"created user {user.username}{roles}{login}", file=out)
+    return 0
+
+
+def cmd_user_grant(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    added = _users(settings).grant_role(args.name, args.role, Origin.cli())
+    verb = "granted" if added else "already has"
+    print(f"{args.name}: {verb} {args.role}", file=out)
+    return 0
+
+
+def cmd_user_revoke(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    _users(settings).revoke_role(args.name, args.role, Origin.cli())
+    print(f"{args.name}: revoked {args.role}", file=out)
+    return 0
+
+
+def cmd_user_list(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    users = _users(settings).list()
+    if args.json:
+        print(json.dumps([u.as_dict() for u in users], indent=2, ensure_ascii=False), file=out)
+    elif not users:
+        print("no users", file=out)
+    for u in [] if args.json else users:
+        state = "active" if u.is_active else "inactive"
+        print(f"{u.username:<24} {state:<9} {', '.join(u.roles) or '-'}", file=out)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     import uvicorn
 
@@ -221,14 +272,50 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("apps", help="list installed apps")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_apps)
+
+    _user_parsers(sub.add_parser("user", help="manage users and their roles"))
     return parser
 
 
+def _user_parsers(parent: argparse.ArgumentParser) -> None:
+    sub = parent.add_subparsers(dest="user_command", required=True)
+    p = sub.add_parser("create", help="create a user")
+    p.add_argument("name")
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input (without it the user cannot sign in)",
+    )
+    p.add_argument(
+        "--role", action="append", help="system_admin or an app role (app.role); repeatable"
+    )
+    p.add_argument("--display-name")
+    p.set_defaults(func=cmd_user_create)
+
+    p = sub.add_parser("grant", help="grant a role")
+    p.add_argument("name")
+    p.add_argument("role")
+    p.set_defaults(func=cmd_user_grant)
+
+    p = sub.add_parser("revoke", help="revoke a role")
+    p.add_argument("name")
+    p.add_argument("role")
+    p.set_defaults(func=cmd_user_revoke)
+
+    p = sub.add_parser("list", help="list users and their roles")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_user_list)
+
+
 def main(
-    argv: Sequence[str] | None = None, out: TextIO | None = None, settings: Settings | None = None
+    argv: Sequence[str] | None = None,
+    out: TextIO | None = None,
+    settings: Settings | None = None,
+    stdin: TextIO | None = None,
 ) -> int:
     stream = out or sys.stdout
     args = build_parser().parse_args(argv)
+    args.stdin = stdin or sys.stdin
     try:
         code: int = args.func(args, settings or Settings.from_env(), stream)
     except TenonError as error:

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from runtime.errors import TenonError
+
 DEFAULT_DATABASE_FILE = "tenon.db"
 
 
@@ -14,13 +16,54 @@ class Settings:
     database_url: str = f"sqlite:///{DEFAULT_DATABASE_FILE}"
     test_clock: bool = False
     debug: bool = False
+    # sign-in and sessions (docs/security.md)
+    secure_cookies: bool = False  # also Secure whenever the request itself is https
+    session_idle_minutes: int = 60
+    session_absolute_hours: int = 12
+    login_max_failures_per_user: int = 5
+    login_max_failures_per_ip: int = 20
+    login_window_minutes: int = 15
+    # origins besides the server's own that may send mutating requests (behind a proxy)
+    trusted_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if environ is None else environ)
         url = env.get("TENON_DATABASE_URL") or f"sqlite:///{Path.cwd() / DEFAULT_DATABASE_FILE}"
+        defaults = cls()
+
+        def number(name: str, default: int) -> int:
+            raw = env.get(name, "").strip()
+            if not raw:
+                return default
+            if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+                raise TenonError(
+                    f"{name} must be a positive whole number, not {raw!r}", code="BAD_SETTING"
+                )
+            return int(raw)
+
+        origins = tuple(
+            o.strip().rstrip("/") for o in env.get("TENON_TRUSTED_ORIGINS", "").split(",")
+        )
         return cls(
             database_url=url,
             test_clock=env.get("TENON_TEST_CLOCK", "") == "1",
             debug=env.get("TENON_DEBUG", "") == "1",
+            secure_cookies=env.get("TENON_SECURE_COOKIES", "") == "1",
+            session_idle_minutes=number(
+                "TENON_SESSION_IDLE_MINUTES", defaults.session_idle_minutes
+            ),
+            session_absolute_hours=number(
+                "TENON_SESSION_ABSOLUTE_HOURS", defaults.session_absolute_hours
+            ),
+            login_max_failures_per_user=number(
+                "TENON_LOGIN_MAX_FAILURES_PER_USER", defaults.login_max_failures_per_user
+            ),
+            login_max_failures_per_ip=number(
+                "TENON_LOGIN_MAX_FAILURES_PER_IP", defaults.login_max_failures_per_ip
+            ),
+            login_window_minutes=number(
+                "TENON_LOGIN_WINDOW_MINUTES", defaults.login_window_minutes
+            ),
+            trusted_origins=tuple(o for o in origins if o),
         )

@@ -80,4 +80,76 @@ class Archive(Base):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime)
 
 
+class RoleGrant(Base):
+    """A role held by a user: ``system_admin`` or a qualified app role (``core_hr.hr_admin``)."""
+
+    __tablename__ = "tenon_role_grants"
+
+    user_id: Mapped[int] = mapped_column(ID_TYPE, sa.ForeignKey("tenon_users.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(sa.String(60), primary_key=True, index=True)
+    granted_by: Mapped[str | None] = mapped_column(sa.String(150))
+    granted_at: Mapped[datetime] = mapped_column(sa.DateTime)
+
+
+class AuthSession(Base):
+    """A signed-in browser. Only the SHA-256 of the cookie's opaque id is stored."""
+
+    __tablename__ = "tenon_sessions"
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True, autoincrement=True)
+    id_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ID_TYPE, sa.ForeignKey("tenon_users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    csrf_token: Mapped[str] = mapped_column(sa.String(64))
+    ip: Mapped[str | None] = mapped_column(sa.String(64))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(255))
+
+
+class ApiToken(Base):
+    """A bearer token. Only the SHA-256 of the secret and a short display prefix are stored."""
+
+    __tablename__ = "tenon_api_tokens"
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ID_TYPE, sa.ForeignKey("tenon_users.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    scope: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+
+
+class LoginAttempt(Base):
+    """A failed (or in-flight) sign-in, counted per username and per client address."""
+
+    __tablename__ = "tenon_login_attempts"
+    __table_args__ = (sa.Index(None, "username", "at"), sa.Index(None, "ip", "at"))
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(sa.DateTime, index=True)
+    username: Mapped[str] = mapped_column(sa.String(150))
+    ip: Mapped[str] = mapped_column(sa.String(64))
+
+
+class SecurityEvent(Base):
+    """Append-only log of sign-ins, sessions, tokens, users and role grants."""
+
+    __tablename__ = "tenon_security_events"
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(sa.DateTime, index=True)
+    event: Mapped[str] = mapped_column(sa.String(40), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ID_TYPE)
+    actor_name: Mapped[str | None] = mapped_column(sa.String(150))
+    subject: Mapped[str | None] = mapped_column(sa.String(150), index=True)
+    ip: Mapped[str | None] = mapped_column(sa.String(64))
+    detail: Mapped[str] = mapped_column(sa.Text)
+
+
 metadata = Base.metadata

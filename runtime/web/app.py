@@ -12,50 +12,29 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from runtime import __version__
 from runtime.clock import Clock
 from runtime.config import Settings
 from runtime.errors import TenonError
+from runtime.security.audit import SecurityAudit
+from runtime.security.ratelimit import LoginThrottle
+from runtime.security.sessions import SessionService
+from runtime.security.tokens import TokenService
+from runtime.security.users import UserService
 from runtime.services.apps import AppService
 from runtime.storage.engine import make_engine
 from runtime.storage.migrate import upgrade_system_tables
-from runtime.web import errors
+from runtime.web import errors, routes_admin, routes_auth, routes_users
+from runtime.web.auth import AuthMiddleware
+from runtime.web.csrf import CsrfMiddleware
+from runtime.web.headers import SecurityHeaders
 
 TEMPLATES = Path(__file__).parent / "templates"
-SECURITY_HEADERS = [
-    (
-        b"content-security-policy",
-        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        b"frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-    ),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-    (b"x-frame-options", b"DENY"),
-]
-
-
-class SecurityHeaders:
-    """Adds the security headers to every HTTP response."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + SECURITY_HEADERS
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+STATIC = Path(__file__).parent / "static"
 
 
 def _apps(request: Request) -> AppService:
@@ -94,23 +73,48 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         upgrade_system_tables(engine)
+        the_clock = clock or Clock()
         app.state.engine = engine
-        app.state.clock = clock or Clock()
-        app.state.apps = AppService(engine, app.state.clock)
+        app.state.clock = the_clock
+        app.state.apps = AppService(engine, the_clock)
+        app.state.users = UserService(engine, the_clock, definitions=app.state.apps.definitions)
+        app.state.sessions = SessionService(
+            engine, the_clock, settings.session_idle_minutes, settings.session_absolute_hours
+        )
+        app.state.tokens = TokenService(engine, the_clock)
+        app.state.throttle = LoginThrottle(
+            engine,
+            the_clock,
+            per_user=settings.login_max_failures_per_user,
+            per_ip=settings.login_max_failures_per_ip,
+            window_minutes=settings.login_window_minutes,
+        )
+        app.state.audit = SecurityAudit(engine, the_clock)
         app.state.templates = Jinja2Templates(directory=str(TEMPLATES))
         try:
             yield
         finally:
             engine.dispose()
 
-    return Starlette(
+    routes: list[BaseRoute] = [
+        Route("/", home),
+        Route("/health", health),
+        Route("/api/v1/health", health),
+        *routes_auth.routes,
+        *routes_users.routes,
+        *routes_admin.routes,
+        *(routes_admin.test_clock_routes if settings.test_clock else []),
+        Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
+    ]
+    app = Starlette(
         debug=False,
-        routes=[
-            Route("/", home),
-            Route("/health", health),
-            Route("/api/v1/health", health),
+        routes=routes,
+        middleware=[
+            # outermost first: headers on every answer, then who is asking, then CSRF
+            Middleware(SecurityHeaders),
+            Middleware(AuthMiddleware),
+            Middleware(CsrfMiddleware, trusted_origins=settings.trusted_origins),
         ],
-        middleware=[Middleware(SecurityHeaders)],
         exception_handlers={
             TenonError: errors.tenon_error,
             HTTPException: errors.http_error,
@@ -118,3 +122,5 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         },
         lifespan=lifespan,
     )
+    app.state.settings = settings
+    return app

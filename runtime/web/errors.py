@@ -4,13 +4,15 @@ HTML page elsewhere. Never a traceback."""
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from runtime.errors import TenonError
+from runtime.errors import TenonError, TooManyRequests
+from runtime.web import headers
 
 log = logging.getLogger("tenon.web")
 
@@ -35,12 +37,35 @@ def _wants_json(request: Request) -> bool:
     )
 
 
+def _headers(error: TenonError, api: bool) -> dict[str, str]:
+    headers = {}
+    if isinstance(error, TooManyRequests):
+        headers["Retry-After"] = str(max(1, error.retry_after))
+    if error.status == 401 and api:
+        invalid = error.code == "INVALID_TOKEN"
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"' if invalid else "Bearer"
+    return headers
+
+
+def login_redirect(request: Request) -> Response:
+    """Pages send a visitor who is not signed in to the sign-in form, and back after."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    location = "/login?next=" + quote(target, safe="/")
+    if request.headers.get("hx-request"):
+        return Response(status_code=401, headers={"HX-Redirect": location})
+    return RedirectResponse(location, status_code=303)
+
+
 def error_response(request: Request, error: TenonError) -> Response:
-    if _wants_json(request):
-        return JSONResponse(error.body(), status_code=error.status)
+    api = _wants_json(request)
+    if error.status == 401 and error.code == "UNAUTHORIZED" and not api:
+        return login_redirect(request)
+    headers = _headers(error, api)
+    if api:
+        return JSONResponse(error.body(), status_code=error.status, headers=headers)
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(
-        request, "error.html", {"error": error}, status_code=error.status
+        request, "error.html", {"error": error}, status_code=error.status, headers=headers
     )
 
 
@@ -61,6 +86,8 @@ async def server_error(request: Request, exc: Exception) -> Response:
     error = TenonError(
         "Something went wrong on our side; nothing was changed.", code="INTERNAL_ERROR", status=500
     )
+    # this handler runs outside the middleware stack: add the security headers here
+    extra = headers.for_request(request.url.path, request.url.scheme == "https")
     if _wants_json(request):
-        return JSONResponse(error.body(), status_code=500)
-    return HTMLResponse("<h1>Something went wrong</h1>", status_code=500)
+        return JSONResponse(error.body(), status_code=500, headers=extra)
+    return HTMLResponse("<h1>Something went wrong</h1>", status_code=500, headers=extra)

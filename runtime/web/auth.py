@@ -1,0 +1,156 @@
+"""Who is asking: resolved once per request, used by every route.
+
+``AuthMiddleware`` reads ``Authorization: Bearer <token>`` (API clients) or the
+``tenon_session`` cookie (browsers) and sets
+
+* ``request.state.actor``   — :class:`~runtime.security.actor.Actor` or None
+* ``request.state.user``    — :class:`~runtime.security.users.UserInfo` or None
+* ``request.state.session`` — :class:`~runtime.security.sessions.SessionInfo` when signed
+  in by cookie (CSRF applies), else None
+* ``request.state.token``   — :class:`~runtime.security.tokens.TokenInfo` when signed in by
+  token, else None
+
+It refuses, before any route runs: a token in the query string (400 ``TOKEN_IN_QUERY``),
+an unknown, expired or revoked bearer token (401 ``INVALID_TOKEN``), and a read-scope
+token on a method other than GET/HEAD/OPTIONS (403 ``TOKEN_READ_ONLY``).
+
+Route code asks with :func:`require_actor` / :func:`require_system_admin`; the error
+handler turns the 401 into a redirect to ``/login?next=…`` for pages and into a JSON 401
+with ``WWW-Authenticate: Bearer`` for the API.
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from runtime.config import Settings
+from runtime.errors import Forbidden, TenonError, Unauthorized
+from runtime.security.actor import Actor
+from runtime.security.audit import Origin
+from runtime.security.sessions import SessionInfo, SessionService
+from runtime.security.tokens import TokenService
+from runtime.security.users import UserService
+from runtime.web import errors
+
+SESSION_COOKIE = "tenon_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+QUERY_TOKEN_NAMES = frozenset({"access_token", "token", "api_key", "apikey", "auth"})
+
+
+def current_actor(request: Request) -> Actor | None:
+    actor: Actor | None = getattr(request.state, "actor", None)
+    return actor
+
+
+def current_session(request: Request) -> SessionInfo | None:
+    session: SessionInfo | None = getattr(request.state, "session", None)
+    return session
+
+
+def require_actor(request: Request) -> Actor:
+    """The signed-in actor, or 401 (pages: a redirect to the sign-in form)."""
+    actor = current_actor(request)
+    if actor is None:
+        raise Unauthorized("Sign in to continue.")
+    return actor
+
+
+def require_system_admin(request: Request) -> Actor:
+    """The signed-in actor if a system administrator, else 401/403 ``FORBIDDEN``."""
+    actor = require_actor(request)
+    if not actor.is_system_admin:
+        raise Forbidden("Only a system administrator may do this.")
+    return actor
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def origin(request: Request) -> Origin:
+    """Who and where, for the security audit."""
+    return Origin.of(current_actor(request), client_ip(request))
+
+
+def is_https(request: Request) -> bool:
+    settings: Settings = request.app.state.settings
+    return settings.secure_cookies or request.url.scheme == "https"
+
+
+def set_session_cookie(response: Response, request: Request, raw: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE, raw, path="/", secure=is_https(request), httponly=True, samesite="lax"
+    )
+
+
+def clear_session_cookie(response: Response, request: Request) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", secure=is_https(request), httponly=True, samesite="lax"
+    )
+
+
+def _refuse_token_in_query(request: Request) -> None:
+    named = sorted({k for k in request.query_params if k.lower() in QUERY_TOKEN_NAMES})
+    if named:
+        raise TenonError(
+            f"Credentials are not accepted in the URL (found {named[0]!r}); send the token "
+            "in the header 'Authorization: Bearer <token>' and revoke the exposed one.",
+            code="TOKEN_IN_QUERY",
+        )
+
+
+def _resolve(request: Request) -> None:
+    """Fill ``request.state`` from a bearer token or the session cookie (blocking I/O)."""
+    state = request.app.state
+    users: UserService = state.users
+    header = request.headers.get("authorization")
+    scheme, _, credentials = (header or "").strip().partition(" ")
+    if scheme.lower() == "bearer":
+        tokens: TokenService = state.tokens
+        token = tokens.resolve(credentials.strip())
+        user = users.get_by_id(token.user_id) if token is not None else None
+        if token is None or user is None or not user.is_active:
+            raise Unauthorized(
+                "The API token is not valid: unknown, expired or revoked.", code="INVALID_TOKEN"
+            )
+        if token.read_only and request.method not in SAFE_METHODS:
+            raise Forbidden(
+                "This token has the read scope: it may only read (GET, HEAD, OPTIONS).",
+                code="TOKEN_READ_ONLY",
+            )
+        request.state.user = user
+        request.state.token = token
+        request.state.actor = users.actor_for(user, via="token", read_only=token.read_only)
+        return
+    raw = request.cookies.get(SESSION_COOKIE)
+    if not raw:
+        return
+    sessions: SessionService = state.sessions
+    session = sessions.resolve(raw)
+    found = users.get_by_id(session.user_id) if session is not None else None
+    if session is not None and found is not None and found.is_active:
+        request.state.user = found
+        request.state.session = session
+        request.state.actor = users.actor_for(found, via="session")
+
+
+class AuthMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+        scope.setdefault("state", {}).update(actor=None, user=None, session=None, token=None)
+        request = Request(scope)
+        try:
+            _refuse_token_in_query(request)
+            await run_in_threadpool(_resolve, request)
+        except TenonError as error:
+            await errors.error_response(request, error)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
