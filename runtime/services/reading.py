@@ -368,6 +368,7 @@ class Analysis:
         for name in group_by:
             groups.append(_readable_column(sel, name, "group_by").label(name))
         columns: list[Any] = list(groups)
+        scales: dict[str, int] = {}  # sums of money read back at the field's scale
         for func, field in measures:
             if func not in AGGREGATES:
                 raise TenonError(
@@ -386,11 +387,13 @@ class Analysis:
                     f"{func} needs a number field; {field!r} is not one", code="INVALID_AGGREGATE"
                 )
             columns.append(_measure(guard, func, value, sel.kinds[field]).label(label))
+            if sel.kinds[field] == "decimal" and func in ("sum", "min", "max"):
+                scales[label] = sel.obj.by_name[field].decimal_shape[1]
         query = sa.select(*columns).select_from(sel.table).where(*where)
         if groups:
             query = query.group_by(*groups).order_by(*groups)
         return [
-            {k: to_json(_number(v)) for k, v in row.items()}
+            {k: to_json(_number(v, scales.get(k))) for k, v in row.items()}
             for row in conn.execute(query).mappings()
         ]
 
@@ -483,8 +486,11 @@ def _measure(guard: Guard, func: str, value: Any, kind: str) -> Any:
     return sa.func.min(value) if func == "min" else sa.func.max(value)
 
 
-def _number(value: Any) -> Any:
-    """Aggregates of exact decimals come back as exact text on SQLite."""
+def _number(value: Any, scale: int | None = None) -> Any:
+    """Aggregates of exact decimals as exact Decimals (SQLite's own sum gives text or
+    int), at the field's scale for sums, minimums and maximums."""
     if isinstance(value, float):
-        return Decimal(repr(value))
+        value = Decimal(repr(value))
+    if scale is not None and value is not None and not isinstance(value, bool):
+        value = Decimal(str(value)).quantize(Decimal(1).scaleb(-scale))
     return value

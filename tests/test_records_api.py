@@ -1,0 +1,125 @@
+"""The read API as the signed-in caller: same answers as the read layer, over HTTP."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from runtime.metadata.package import read_package_bytes
+from tests.auth_support import PASSWORD, bearer, issue_token, make_client, users_of
+from tests.staff import USERS, Staff, definition, seed
+
+BASE = "/api/v1/apps/staff/objects"
+
+
+class Api:
+    def __init__(self, client: TestClient, staff: Staff) -> None:
+        self.client = client
+        self.staff = staff
+        self.tokens: dict[str, str] = {}
+
+    def get(self, caller: str, path: str, **params: Any) -> Any:
+        if caller not in self.tokens:
+            self.tokens[caller] = issue_token(self.client, caller)
+        return self.client.get(path, params=params, headers=bearer(self.tokens[caller]))
+
+
+@pytest.fixture
+def api(db_url: str) -> Iterator[Api]:
+    with make_client(db_url) as client:
+        state = client.app.state  # type: ignore[attr-defined]
+        package = read_package_bytes(json.dumps(definition()).encode(), "staff.json")
+        state.apps.install(package, actor="tester")
+        staff = seed(state.engine, state.apps.get("staff"))
+        users = users_of(client)
+        for name in ("mia", "hera", "cole", "sid"):
+            users.set_password(name, PASSWORD)
+            for role in USERS[name]:
+                users.grant_role(name, role)
+        yield Api(client, staff)
+
+
+def test_list_and_get_follow_the_callers_rules(api: Api) -> None:
+    listed = api.get("mia", f"{BASE}/employee/records", sort="employee_no")
+    assert listed.status_code == 200
+    body = listed.json()
+    assert [r["employee_no"] for r in body["data"]] == ["E2", "E4", "E5", "E8"]
+    assert body["next_cursor"] is None
+    assert [("base_salary" in r) for r in body["data"]] == [True, False, False, False]
+    assert listed.headers["cache-control"] == "no-store"
+    cora = api.staff.employees["E0"]
+    hidden = api.get("mia", f"{BASE}/employee/records/{cora}")
+    missing = api.get("mia", f"{BASE}/employee/records/999999")
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["error"]["code"] == missing.json()["error"]["code"] == "NOT_FOUND"
+    own = api.get("mia", f"{BASE}/employee/records/{api.staff.employees['E2']}")
+    assert own.json()["base_salary"] == "45000.00"
+
+
+def test_paging_with_a_cursor(api: Api) -> None:
+    first = api.get("hera", f"{BASE}/employee/records", sort="-name", limit=4).json()
+    second = api.get(
+        "hera", f"{BASE}/employee/records", sort="-name", limit=4, cursor=first["next_cursor"]
+    ).json()
+    third = api.get(
+        "hera", f"{BASE}/employee/records", sort="-name", limit=4, cursor=second["next_cursor"]
+    ).json()
+    names = [r["name"] for page in (first, second, third) for r in page["data"]]
+    assert names == sorted(names, reverse=True) and len(names) == 9
+    assert third["next_cursor"] is None
+    bad = api.get("hera", f"{BASE}/employee/records", cursor="not-a-cursor")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "INVALID_CURSOR"
+
+
+def test_filters_are_checked_and_never_reveal_hidden_values(api: Api) -> None:
+    refused = api.get("mia", f"{BASE}/department/records", filter="budget > 0")
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "FIELD_NOT_READABLE"
+    broken = api.get("mia", f"{BASE}/employee/records", filter="name = ")
+    assert broken.status_code == 400
+    detail = broken.json()["error"]["details"][0]
+    assert detail["path"] == "filter" and "column" in detail["message"]
+    unsortable = api.get("hera", f"{BASE}/department/records", sort="nope")
+    assert unsortable.status_code == 400
+
+
+def test_export_aggregate_history_and_explain(api: Api) -> None:
+    csv = api.get("hera", f"{BASE}/employee/export.csv", sort="employee_no")
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert csv.content.startswith(b"\xef\xbb\xbf") and b"base_salary" not in csv.content
+    refused = api.get("mia", f"{BASE}/review/export.csv")
+    assert refused.status_code == 403
+    totals = api.get("cole", f"{BASE}/employee/aggregate", measure="sum:base_salary").json()
+    assert totals["data"] == [{"sum_base_salary": "397000.00"}]
+    ann = api.staff.employees["E4"]
+    assert api.get("sid", f"{BASE}/employee/records/{ann}/history").status_code == 404
+    assert api.get("hera", f"{BASE}/employee/records/{ann}/history").json() == {"data": []}
+    report = api.get(
+        "sid",
+        "/api/v1/admin/explain",
+        user="mia",
+        app="staff",
+        object="employee",
+        id=ann,
+        action="update",
+    )
+    assert report.status_code == 200
+    assert report.json()["allowed"] is True and report.json()["writable_fields"] == ["job_title"]
+    assert (
+        api.get(
+            "mia", "/api/v1/admin/explain", user="mia", app="staff", object="employee", id=ann
+        ).status_code
+        == 403
+    )
+
+
+def test_reading_needs_a_signed_in_caller(api: Api) -> None:
+    anonymous = api.client.get(f"{BASE}/employee/records")
+    assert anonymous.status_code == 401
+    in_query = api.client.get(f"{BASE}/employee/records", params={"access_token": "x"})
+    assert in_query.status_code == 400
+    assert api.get("mia", f"{BASE}/nothing/records").status_code == 404
