@@ -21,10 +21,8 @@ def run(db: str, *argv: str, stdin: str = "") -> tuple[int, str]:
 
 def test_create_users_grant_and_revoke_roles(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'cli.db'}"
-    code, output = run(
-        db, "user", "create", "root", "--password-stdin", "--role", "system_admin",
-        "--display-name", "The Admin", stdin=PASSWORD + "\n",
-    )  # fmt: skip
+    argv = ["user", "create", "root", "--password-stdin", "--role", "system_admin"]
+    code, output = run(db, *argv, "--display-name", "The Admin", stdin=PASSWORD + "\n")
     assert (code, output) == (0, "created user root with roles system_admin\n")
     assert UserService(make_engine(db)).authenticate("root", PASSWORD) is not None
     code, output = run(db, "user", "create", "svc")

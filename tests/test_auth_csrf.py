@@ -83,6 +83,12 @@ def test_the_own_origin_and_trusted_origins_pass(tmp_path: Path) -> None:
         for origin in ("http://testserver", "https://hr.example.com"):
             headers = {"X-CSRF-Token": token, "Origin": origin}
             assert c.post(TARGET, json={}, headers=headers).status_code == 201
+        behind_proxy = {"X-CSRF-Token": token, "Origin": "https://testserver"}
+        assert c.post(TARGET, json={}, headers=behind_proxy).status_code == 403
+    with make_client(db, secure_cookies=True) as c:
+        api = {"Authorization": f"Bearer {issue_token(c, 'ann')}"}
+        behind_proxy = {**api, "Origin": "https://testserver"}
+        assert c.post(TARGET, json={}, headers=behind_proxy).status_code == 201
 
 
 def test_html_pages_carry_the_token_and_the_script_adds_the_header(client: TestClient) -> None:

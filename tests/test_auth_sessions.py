@@ -6,8 +6,12 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from runtime.web.auth import require_actor
 from runtime.web.routes_auth import safe_next
 from tests.auth_support import (
     PASSWORD,
@@ -169,12 +173,25 @@ def test_sign_in_goes_back_to_a_local_next_only(client: TestClient) -> None:
 
 
 def test_pages_redirect_to_sign_in_and_the_api_answers_401(client: TestClient) -> None:
-    response = client.get("/api/v1/me")
-    assert response.status_code == 401
-    assert response.headers["www-authenticate"] == "Bearer"
-    assert response.json()["error"]["code"] == "UNAUTHORIZED"
-    page = client.get("/login?next=/somewhere")
-    assert 'name="next" value="/somewhere"' in page.text
+    async def private(request: Request) -> Response:
+        actor = require_actor(request)
+        return PlainTextResponse(f"hello {actor.username}")
+
+    client.app.router.routes.append(Route("/private", private))  # type: ignore[attr-defined]
+    page = client.get("/private?tab=2", follow_redirects=False)
+    assert page.status_code == 303
+    assert page.headers["location"] == "/login?next=/private%3Ftab%3D2"
+    htmx = client.get("/private", headers={"HX-Request": "true"}, follow_redirects=False)
+    assert htmx.headers["hx-redirect"] == "/login?next=/private"
+    form = client.get(page.headers["location"])
+    assert 'name="next" value="/private?tab=2"' in form.text
+    api = client.get("/api/v1/me")
+    assert api.status_code == 401
+    assert api.headers["www-authenticate"] == "Bearer"
+    assert api.json()["error"]["code"] == "UNAUTHORIZED"
+    signed_in = sign_in(client, "ann", next_path="/private?tab=2")
+    assert signed_in.headers["location"] == "/private?tab=2"
+    assert client.get("/private").text == "hello ann"
 
 
 def test_the_login_form_has_a_double_submit_token(client: TestClient) -> None:

@@ -34,7 +34,9 @@ JSON path, the line and column, and a caret under the culprit — before anythin
   `related_name: "lines"`) and `lines.amount`;
 * aggregates: `SUM(lines.amount, eligibility = "eligible")`, `COUNT(lines)`, `AVERAGE`,
   `MIN`, `MAX`;
-* the signed-in user: `@me`, as in `employee.user = @me`;
+* the signed-in user: `@me`, as in `employee.user = @me`; and the user's own record of an
+  object with a unique user field, then its fields: `@me.employee.manager_path`
+  (blank for a user without one; a permission rule using it does not apply to them);
 * arithmetic: `+ - * /` and parentheses; `date + 7`, `date - 1`,
   `end_date - start_date + 1` (days);
 * text: `&` joins (`"P" & level`);

@@ -66,16 +66,22 @@ def _origin_key(origin: str) -> tuple[str, str, int] | None:
     return parts.scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[parts.scheme]
 
 
-def origin_allowed(request: Request, trusted: Iterable[str] = ()) -> bool:
-    """True when no ``Origin`` is sent, or it is this server's origin or a trusted one."""
+def origin_allowed(
+    request: Request, trusted: Iterable[str] = (), assume_https: bool = False
+) -> bool:
+    """True when no ``Origin`` is sent, or it is this server's origin or a trusted one.
+    ``assume_https`` (``secure_cookies``) also accepts https on this host, for a TLS proxy
+    that forwards plain http."""
     sent = request.headers.get("origin")
     if sent is None:
         return True
     key = _origin_key(sent)
     if key is None:  # "null" (sandboxed frames, some redirects) or garbage
         return False
-    own = _origin_key(f"{request.url.scheme}://{request.url.netloc}")
-    return key == own or key in {_origin_key(t) for t in trusted}
+    allowed = [f"{request.url.scheme}://{request.url.netloc}", *trusted]
+    if assume_https:
+        allowed.append(f"https://{request.url.hostname}")
+    return key in {_origin_key(o) for o in allowed}
 
 
 def _failed(message: str) -> Forbidden:
@@ -123,9 +129,12 @@ async def _form_token(scope: Scope, body: bytes, receive: Receive) -> str | None
 class CsrfMiddleware:
     """Runs after :class:`~runtime.web.auth.AuthMiddleware` (it reads ``state.session``)."""
 
-    def __init__(self, app: ASGIApp, trusted_origins: Iterable[str] = ()) -> None:
+    def __init__(
+        self, app: ASGIApp, trusted_origins: Iterable[str] = (), assume_https: bool = False
+    ) -> None:
         self.app = app
         self.trusted = tuple(trusted_origins)
+        self.assume_https = assume_https
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in MUTATING:
@@ -140,7 +149,7 @@ class CsrfMiddleware:
         await self.app(scope, receive, send)
 
     async def _check(self, request: Request, scope: Scope, receive: Receive) -> Receive:
-        if not origin_allowed(request, self.trusted):
+        if not origin_allowed(request, self.trusted, self.assume_https):
             raise _failed("This request came from another site and was refused.")
         session: SessionInfo | None = scope.get("state", {}).get("session")
         if session is None or scope["path"] in EXEMPT_PATHS:

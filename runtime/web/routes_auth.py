@@ -116,10 +116,16 @@ async def login(request: Request) -> Response:
     try:
         user = await sign_in(request, values["username"], values["password"], via="session")
     except TooManyRequests as error:
-        headers = {"Retry-After": str(error.retry_after)}
-        page = _login_page
-        return page(request, token, next_path, username=username, error=error.message,
-                    status=429, headers=headers)  # fmt: skip
+        retry = {"Retry-After": str(error.retry_after)}
+        return _login_page(
+            request,
+            token,
+            next_path,
+            username=username,
+            error=error.message,
+            status=429,
+            headers=retry,
+        )
     except Unauthorized as error:
         return _login_page(
             request, token, next_path, username=username, error=error.message, status=401
@@ -135,9 +141,12 @@ async def login(request: Request) -> Response:
     response = RedirectResponse(next_path, status_code=303)
     auth.set_session_cookie(response, request, raw)
     response.delete_cookie(
-        csrf.LOGIN_COOKIE, path="/login", secure=auth.is_https(request), httponly=True,
+        csrf.LOGIN_COOKIE,
+        path="/login",
+        secure=auth.is_https(request),
+        httponly=True,
         samesite="strict",
-    )  # fmt: skip
+    )
     return response
 
 
