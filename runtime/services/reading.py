@@ -9,6 +9,7 @@ same answer as a record that does not exist.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -128,6 +129,7 @@ class Reader:
         self._tables: dict[str, sa.Table] = {}
         self._conditions = ConditionCache()
         self._selects: OrderedDict[Any, _Select] = OrderedDict()
+        self._lock = threading.Lock()
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -171,12 +173,14 @@ class Reader:
             guard.dialect,
             moment,
         )
-        found = self._selects.get(key)
+        with self._lock:
+            found = self._selects.get(key)
         if found is None:
             found = _Select(self, guard, access, self.table(obj.qualified))
-            self._selects[key] = found
-            if len(self._selects) > SELECT_CACHE:
-                self._selects.popitem(last=False)
+            with self._lock:  # requests run in worker threads
+                self._selects[key] = found
+                if len(self._selects) > SELECT_CACHE:
+                    self._selects.popitem(last=False)
         return found
 
     def _access(self, guard: Guard, qualified: str, action: str) -> Access:
