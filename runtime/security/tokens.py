@@ -8,7 +8,6 @@ can be revoked at once. ``last_used_at`` is written at most once a minute.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from runtime.clock import Clock
 from runtime.security import audit
+from runtime.security.sessions import secret_hash
 from runtime.storage.engine import write_transaction
 from runtime.storage.system import ApiToken, User
 
@@ -31,10 +31,6 @@ MAX_DAYS = 365
 DEFAULT_DAYS = 30
 TOUCH_EVERY = timedelta(minutes=1)
 MAX_SECRET_LENGTH = 128
-
-
-def secret_hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

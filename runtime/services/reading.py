@@ -296,27 +296,10 @@ class Reader:
                 continue
             desc = part.startswith("-")
             name = part.lstrip("-+")
-            if name not in sel.kinds:
-                raise TenonError(
-                    f"cannot sort by {name!r}: {sel.obj.qualified} has no such field",
-                    [Issue("sort", f"unknown field {name!r}", "UNKNOWN_FIELD")],
-                    code="UNKNOWN_FIELD",
-                )
-            if name not in sel.shown:
-                raise Forbidden(
-                    f"cannot sort by {name!r}: the field is not readable for you",
-                    [
-                        Issue(
-                            "sort", f"field {name!r} is not readable for you", "FIELD_NOT_READABLE"
-                        )
-                    ],
-                    code="FIELD_NOT_READABLE",
-                )
-            if name != "id":
-                keys.append((name, desc))
-            else:
-                keys.append(("id", desc))
-                return keys
+            _readable_column(sel, name, "sort")
+            keys.append((name, desc))
+            if name == "id":
+                return keys  # unique: nothing after it changes the order
         keys.append(("id", False))
         return keys
 
