@@ -7,7 +7,7 @@
 * ``columns(obj, table)`` — every field the actor may see in some row, each either the
   plain column (visible wherever the row is) or ``CASE WHEN <scopes of the rules that
   reveal it> THEN column END``, so a value the actor may not read never leaves the
-  database, and one flag per rule that decides which fields a row shows (``present``);
+  database, and a flag column telling which fields a row shows (``present``);
 * ``compiler`` — a formula compiler for the actor's filters, sorts and previews, whose
   view of every object (the row itself, records reached through references, related
   lists in aggregates) is the secured one: rows outside the scope are not there and
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,10 +33,10 @@ from runtime.formula.analysis import dependencies
 from runtime.formula.sqlcompile import SQL, SqlCompiler, SqlEnv
 from runtime.security import scopesql
 from runtime.security.actor import Actor
-from runtime.security.policy import Access, Policy, Rule
+from runtime.security.policy import Access, Policy, Rule, ScopeInfo
 
 TableFor = Any  # Callable[[str], sa.Table]
-FLAG = "_r{}"  # the per-rule flag columns of a select
+FLAG = "_shown"  # the column telling which fields a selected row shows
 
 
 class _Secured:
@@ -85,23 +85,43 @@ class _Cols:
         return name in self._columns or (name == "deleted_at" and name in self._raw.c)
 
 
+Groups = list[tuple[frozenset[str], list[Rule]]]
+
+
+def shown(access: Access, groups: Groups, mask: int | None) -> frozenset[str]:
+    """The fields a row shows, from its flag column (``mask``; None: no flag needed)."""
+    if mask is None:
+        return access.fields
+    names = {n for n, rules in access.grants.items() if any(r.scope is None for r in rules)}
+    for i, (fields, _) in enumerate(groups):
+        if mask & (1 << i):
+            names |= fields
+    return frozenset(names)
+
+
+def _ordered(expr: SQL, desc: bool) -> Any:
+    """The ORDER BY term of a list: blanks last in either direction."""
+    return (expr.desc() if desc else expr.asc()).nulls_last()
+
+
 class ConditionCache:
-    """A bounded map of compiled rule conditions, shared by the guards of one reader.
-    Only conditions on the reader's own (long-lived) tables are cached."""
+    """A bounded map of compiled SQL (rule conditions, the lookups of ``MeValues``),
+    shared by the guards of one reader. Only conditions on the reader's own (long-lived)
+    tables are cached."""
 
     def __init__(self, size: int = 2048) -> None:
         self.size = size
-        self._items: OrderedDict[Any, SQL] = OrderedDict()
+        self._items: OrderedDict[Any, Any] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Any) -> SQL | None:
+    def get(self, key: Any) -> Any:
         with self._lock:
             value = self._items.get(key)
             if value is not None:
                 self._items.move_to_end(key)
             return value
 
-    def put(self, key: Any, value: SQL) -> None:
+    def put(self, key: Any, value: Any) -> None:
         with self._lock:
             self._items[key] = value
             if len(self._items) > self.size:
@@ -124,7 +144,6 @@ class Guard:
         # the actor's own formulas (filters, sorts, previews) see only secured data
         self.compiler = SqlCompiler(self.dialect, self._secured, env)
         self._access: dict[tuple[str, str], Access] = {}
-        self._present: dict[tuple[int, tuple[bool, ...]], frozenset[str]] = {}
 
     def _secured(self, qualified: str) -> Any:
         return _Secured(self, qualified)
@@ -142,34 +161,25 @@ class Guard:
         only on the rule, the table, the user and the clock, so they are cached."""
         if rule.scope is None:
             return sa.true()
+        scope = self.policy.scope_info(rule)
         if self.cache is None or row is not self.tables(rule.obj):
-            return self._rule_condition(rule, row)
-        tree = self.policy.scope(rule)
-        uses_now = (
-            any(isinstance(n, ir.Call) and n.function.name == "NOW" for n in tree.walk())
-            if tree is not None
-            else False
-        )
-        moment = self.now if uses_now else self.now.date()
+            return self._condition(scope, row)
+        moment = self.now if scope.uses_now else self.now.date()
         key = (rule.where, self.dialect, self.actor.user_id, moment)
-        cached = self.cache.get(key)
+        cached: SQL | None = self.cache.get(key)
         if cached is None:
-            cached = self._rule_condition(rule, row)
+            cached = self._condition(scope, row)
             self.cache.put(key, cached)
         return cached
 
-    def _rule_condition(self, rule: Rule, row: Any) -> SQL:
-        tree = self.policy.scope(rule)
-        if tree is None:
-            return sa.true()
-        condition = scopesql.condition(self.raw, tree, row)
-        linked = {(n.obj, n.field): n for n in tree.walk() if isinstance(n, ir.MeRecord)}
-        if not linked:
+    def _condition(self, scope: ScopeInfo, row: Any) -> SQL:
+        condition = scopesql.condition(self.raw, scope.tree, row)
+        if not scope.linked:
             return condition
         # a rule about "my employee record" applies only to users who have one: without
-        # this, a scope like STARTS_WITH(path, @me.employee.path) would match every row
-        # for a user without a record (blank & "/" is "/")
-        exists = [self.raw.me_record(n).is_not(None) for n in linked.values()]
+        # this, a scope like STARTS_WITH(path, @me.employee.path & "/") would match every
+        # row for a user without a record (blank & "/" is "/")
+        exists = [self.raw.me_record(m).is_not(None) for m in scope.linked]
         return sa.and_(*exists, condition)
 
     def rows(self, access: Access, row: Any, rules: Iterable[Rule] | None = None) -> SQL:
@@ -180,20 +190,45 @@ class Guard:
             return sa.true()
         return sa.or_(*[self.rule_condition(r, row) for r in chosen])
 
-    def where(self, access: Access, table: sa.Table) -> SQL:
+    def where(
+        self,
+        access: Access,
+        table: sa.Table,
+        *,
+        also: Sequence[SQL] = (),
+        order: Sequence[tuple[SQL, bool]] = (),
+        limit: int | None = None,
+    ) -> SQL:
         """The rows of ``table`` the actor may see, for the WHERE clause of a query about
         that object. With scoped rules only, the ids come from one indexed lookup per rule
         (``id IN (SELECT id … WHERE scope₁ UNION ALL …)``): an OR of scopes next to an
-        ORDER BY … LIMIT makes the planners walk the whole table in id order instead."""
+        ORDER BY … LIMIT makes the planners walk the whole table in id order instead.
+
+        For a page (``order``: expressions and whether descending; ``limit``), each
+        lookup also takes the query's other conditions (``also``) and keeps only its own
+        first ``limit`` rows in that order: the page is among them, and a rule matching
+        many rows costs a small top-N sort of its index entries, not a fetch of each
+        row. The sort keys are hidden from the planners' index choice (SQLite's
+        ``likely(x)`` is x, PostgreSQL's ``x + 0`` / ``x || ''`` likewise): else "ORDER
+        BY id LIMIT 26" tempts them to walk the whole primary key testing the scope."""
         if not access.rules:
             return sa.false()
         if access.unrestricted:
-            return sa.true()
-        branches = [
-            sa.select(table.c.id).where(self.rule_condition(rule, table)).correlate(None)
-            for rule in access.rules
-        ]
-        ids = branches[0] if len(branches) == 1 else sa.union_all(*branches)
+            return sa.and_(*also) if also else sa.true()
+        branches: list[Any] = []
+        for rule in access.rules:
+            branch: Any = sa.select(table.c.id).where(self.rule_condition(rule, table), *also)
+            if limit is not None:
+                keys = [_ordered(self._opaque(expr), desc) for expr, desc in order]
+                # the limit inline: with "LIMIT ?" SQLite cannot weigh the index against a
+                # scan and scans
+                first = branch.order_by(*keys).limit(sa.literal_column(str(int(limit))))
+                first = first.subquery()
+                branch = sa.select(first.c.id)
+            branches.append(branch.correlate(None))
+        if not branches:
+            return sa.false()
+        ids: Any = branches[0] if len(branches) == 1 else sa.union_all(*branches)
         if self.dialect == "postgresql":
             # one array of ids, computed first: the planner then fetches exactly those
             # rows through the primary key, in order (a join would walk the whole index)
@@ -202,6 +237,17 @@ class Guard:
             empty = sa.cast(sa.literal("{}"), postgresql.ARRAY(sa.BigInteger()))
             return table.c.id == sa.any_(sa.func.coalesce(aggregated, empty))
         return table.c.id.in_(ids)
+
+    def _opaque(self, expr: SQL) -> SQL:
+        """``expr`` unchanged, but not something an index can produce in order."""
+        if self.dialect == "sqlite":
+            wrapped: SQL = sa.func.likely(expr)
+            return wrapped
+        if isinstance(expr.type, sa.Integer | sa.Numeric):
+            return expr + 0
+        if isinstance(expr.type, sa.String):
+            return expr.concat("")
+        return expr
 
     # -- columns ------------------------------------------------------------------------
 
@@ -220,36 +266,26 @@ class Guard:
             return value
         return sa.case((self.rows(access, row, access.grants.get(name, ())), value))
 
-    def flags(self, access: Access, row: Any) -> dict[str, SQL]:
-        """One 0/1 column per scoped rule when rules reveal different fields, so the
-        reader knows which fields a row shows (absent, not null, when hidden). Unscoped
-        rules match every row and need none."""
-        if all(access.everywhere(name) for name in access.fields):
-            return {}
-        return {
-            FLAG.format(i): sa.case((self.rule_condition(rule, row), 1), else_=0)
-            for i, rule in enumerate(access.rules)
-            if rule.scope is not None
-        }
+    def groups(self, access: Access) -> Groups:
+        """The scoped rules that can match, grouped by the fields they reveal (rules
+        revealing the same fields need not be told apart)."""
+        found: dict[frozenset[str], list[Rule]] = {}
+        for rule in access.rules:
+            if rule.scope is not None:
+                shown = frozenset(n for n, rules in access.grants.items() if rule in rules)
+                found.setdefault(shown, []).append(rule)
+        return list(found.items())
 
-    def present(self, access: Access, row: Any) -> frozenset[str]:
-        """The fields a selected row shows, from its flags."""
-        names = [FLAG.format(i) for i, r in enumerate(access.rules) if r.scope is not None]
-        if not names or names[0] not in row:
-            return access.fields
-        key = (id(access), tuple(bool(row[n]) for n in names))
-        shown = self._present.get(key)
-        if shown is None:
-            matched = {
-                id(r) for i, r in enumerate(access.rules) if r.scope is None or row[FLAG.format(i)]
-            }
-            shown = frozenset(
-                name
-                for name, rules in access.grants.items()
-                if any(id(r) in matched for r in rules)
-            )
-            self._present[key] = shown
-        return shown
+    def flags(self, access: Access, row: Any, groups: Groups) -> dict[str, SQL]:
+        """One integer column telling which fields a row shows, when rules reveal different
+        fields: bit i is set when a rule of ``groups[i]`` matches the row. Unscoped rules
+        match every row and need no bit."""
+        if all(access.everywhere(name) for name in access.fields) or not groups:
+            return {}
+        total: SQL = sa.literal(0)
+        for i, (_, rules) in enumerate(groups):
+            total = total + sa.case((self.rows(access, row, rules), 1 << i), else_=0)
+        return {FLAG: total}
 
     def masked_row(self, access: Access, row: Any) -> _Masked:
         return _Masked(self.columns(access, row), row)

@@ -100,6 +100,25 @@ class Access:
         return any(r.scope is None for r in granted)
 
 
+@dataclass(frozen=True, eq=False)
+class ScopeInfo:
+    """A rule's checked scope and what its SQL depends on besides the rule itself."""
+
+    tree: ir.Expr
+    uses_now: bool  # reads the time of day (else only the date)
+    linked: tuple[ir.MeRecord, ...]  # the user's own records it reads, one per object
+
+    @classmethod
+    def of(cls, tree: ir.Expr) -> ScopeInfo:
+        nodes = list(tree.walk())
+        records: dict[tuple[str, str], ir.MeRecord] = {}
+        for node in nodes:
+            if isinstance(node, ir.MeRecord):
+                records.setdefault((node.obj, node.field), node)
+        uses_now = any(isinstance(n, ir.Call) and n.function.name == "NOW" for n in nodes)
+        return cls(tree, uses_now, tuple(records.values()))
+
+
 class Policy:
     """Every rule of the installed apps, indexed by object."""
 
@@ -107,6 +126,7 @@ class Policy:
         self.apps = dict(apps)
         self.engine = engine or FormulaEngine(a.raw for a in self.apps.values())
         self.rules: dict[str, list[Rule]] = {}
+        self._scopes: dict[str, ScopeInfo] = {}
         for app in self.apps.values():
             for i, spec in enumerate(app.raw.get("permissions") or []):
                 fields = spec.get("fields") or {}
@@ -171,6 +191,15 @@ class Policy:
         if rule.scope is None:
             return None
         return self.engine.check(rule.scope, rule.obj, expect="boolean")
+
+    def scope_info(self, rule: Rule) -> ScopeInfo:
+        """The checked scope and what its SQL depends on, worked out once per rule."""
+        info = self._scopes.get(rule.where)
+        if info is None:
+            tree = self.scope(rule)
+            assert tree is not None, "only scoped rules have a scope"
+            info = self._scopes.setdefault(rule.where, ScopeInfo.of(tree))
+        return info
 
     # -- fields -------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from runtime.formula import ir
 from runtime.formula.errors import FormulaError
 from runtime.metadata.model import SOFT_DELETE_COLUMN, AppDef, ObjectDef
 from runtime.security.actor import Actor
-from runtime.security.guard import ConditionCache, Guard, _Masked
+from runtime.security.guard import FLAG, ConditionCache, Guard, _Masked, _ordered, shown
 from runtime.security.policy import Access, Policy
 from runtime.services.values import decode_cursor, encode_cursor, to_json
 from runtime.storage import audit
@@ -34,6 +34,7 @@ from runtime.storage.tables import USERS_TABLE, build_table
 
 MAX_LIMIT = 500
 SELECT_CACHE = 1024
+QUERY_CACHE = 64  # statements of first pages kept per secured select
 DEFAULT_LIMIT = 50
 _USERS = sa.table(USERS_TABLE, sa.column("id"), sa.column("username"))
 _SYSTEM_KINDS = {
@@ -85,10 +86,13 @@ class _Select:
             if self.kinds.get(name) == "user":
                 value = sa.select(_USERS.c.username).where(_USERS.c.id == value).scalar_subquery()
             self.shown[name] = value
-        self.flags = guard.flags(access, table)
+        self.groups = guard.groups(access)
+        self.flags = guard.flags(access, table, self.groups)
+        self._present: dict[int | None, frozenset[str]] = {}
         self.masked = _Masked(self.values, table)
         self._where: tuple[Any, ...] | None = None
         self._names: dict[Any, list[str]] = {}
+        self.queries: dict[Any, tuple[Any, list[tuple[str, bool]]]] = {}
 
     def where(self, guard: Guard) -> tuple[Any, ...]:
         """The rows of the query (scope, not deleted), built once."""
@@ -98,6 +102,14 @@ class _Select:
                 where.append(self.table.c[SOFT_DELETE_COLUMN].is_(None))
             self._where = tuple(where)
         return self._where
+
+    def present(self, row: Any) -> frozenset[str]:
+        """The fields a selected row shows (from its flag column)."""
+        mask = row[FLAG] if self.flags else None
+        found = self._present.get(mask)
+        if found is None:
+            found = self._present[mask] = shown(self.access, self.groups, mask)
+        return found
 
     def shown_names(self, present: frozenset[str], wanted: set[str] | None) -> list[str]:
         """The fields a row shows, in order, for the fields it reveals and those asked."""
@@ -155,7 +167,12 @@ class Reader:
 
     def guard(self, conn: Connection, actor: Actor) -> Guard:
         return Guard(
-            self.policy, actor, conn.dialect.name, self.table, self.clock.now(), self._conditions
+            self.policy,
+            actor,
+            conn.dialect.name,
+            self.table,
+            self.clock.now(),
+            self._conditions,
         )
 
     def select(self, guard: Guard, access: Access) -> _Select:
@@ -203,7 +220,7 @@ class Reader:
         return list(sel.where(guard))
 
     def _record(self, sel: _Select, row: Any, guard: Guard, wanted: Any) -> dict[str, Any]:
-        names = sel.shown_names(guard.present(sel.access, row), wanted)
+        names = sel.shown_names(sel.present(row), wanted)
         return {name: to_json(row[name]) for name in names}
 
     def _wanted(self, obj: ObjectDef, fields: Sequence[str] | None) -> set[str] | None:
@@ -243,22 +260,7 @@ class Reader:
         wanted = self._wanted(sel.obj, fields)
         if not 1 <= limit <= MAX_LIMIT:
             raise TenonError(f"limit must be between 1 and {MAX_LIMIT}", code="INVALID_LIMIT")
-        where = self._base(guard, sel)
-        if filter:
-            tree = self._formula(guard, filter, qualified, "filter", expect="boolean")
-            where.append(guard.compiler.condition(tree, sel.masked))
-        keys = self._sort_keys(sel, sort)
-        if cursor:
-            after = decode_cursor(cursor, [sel.kinds[name] for name, _ in keys])
-            where.append(_after(keys, sel, after))
-        order = []
-        for name, desc in keys:
-            expr = sel.shown[name]
-            order.append((expr.desc() if desc else expr.asc()).nulls_last())
-        columns = [v.label(k) for k, v in sel.shown.items()]
-        columns += [v.label(k) for k, v in sel.flags.items()]
-        columns += [sel.shown[name].label(f"_k{i}") for i, (name, _) in enumerate(keys)]
-        query = sa.select(*columns).where(*where).order_by(*order).limit(limit + 1)
+        query, keys = self._list_query(guard, sel, filter, sort, limit, cursor)
         rows = list(conn.execute(query).mappings())
         more = len(rows) > limit
         rows = rows[:limit]
@@ -268,6 +270,46 @@ class Reader:
             last = rows[-1]
             next_cursor = encode_cursor([last[f"_k{i}"] for i in range(len(keys))])
         return Page(data, next_cursor)
+
+    def _list_query(
+        self,
+        guard: Guard,
+        sel: _Select,
+        filter: str | None,
+        sort: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[Any, list[tuple[str, bool]]]:
+        """The statement of a page and its sort keys. Without a cursor it is the same for
+        every request of the user with the same rules: kept, it is neither rebuilt nor
+        re-keyed for SQLAlchemy's compiled cache."""
+        key = None if cursor else (filter, sort, limit)
+        if key is not None:
+            found = sel.queries.get(key)
+            if found is not None:
+                return found
+        where: list[Any] = []
+        if sel.obj.soft_delete:
+            where.append(sel.table.c[SOFT_DELETE_COLUMN].is_(None))
+        if filter:
+            tree = self._formula(guard, filter, sel.obj.qualified, "filter", expect="boolean")
+            where.append(guard.compiler.condition(tree, sel.masked))
+            if any(isinstance(n, ir.Call) and n.function.name == "NOW" for n in tree.walk()):
+                key = None  # the time of the request is part of the statement
+        keys = self._sort_keys(sel, sort)
+        if cursor:
+            after = decode_cursor(cursor, [sel.kinds[name] for name, _ in keys])
+            where.append(_after(keys, sel, after))
+        order = [(sel.shown[name], desc) for name, desc in keys]
+        columns = [v.label(k) for k, v in sel.shown.items()]
+        columns += [v.label(k) for k, v in sel.flags.items()]
+        columns += [sel.shown[name].label(f"_k{i}") for i, (name, _) in enumerate(keys)]
+        rows = guard.where(sel.access, sel.table, also=where, order=order, limit=limit + 1)
+        terms = [_ordered(expr, desc) for expr, desc in order]
+        query = sa.select(*columns).where(rows).order_by(*terms).limit(limit + 1)
+        if key is not None and len(sel.queries) < QUERY_CACHE:
+            sel.queries[key] = (query, keys)
+        return query, keys
 
     def get_record(
         self,
@@ -418,7 +460,7 @@ class Analysis:
         row = conn.execute(sa.select(*flags).where(*where)).mappings().first()
         if row is None:
             raise NotFound(f"{qualified} record {record_id} was not found")
-        present = guard.present(access, row)
+        present = sel.present(row)
         out = []
         for entry in audit.entries(conn, qualified, record_id):
             changes = {}
