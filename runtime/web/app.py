@@ -28,7 +28,14 @@ from runtime.security.users import UserService
 from runtime.services.apps import AppService
 from runtime.storage.engine import make_engine
 from runtime.storage.migrate import upgrade_system_tables
-from runtime.web import errors, routes_admin, routes_auth, routes_records, routes_users
+from runtime.web import (
+    errors,
+    routes_admin,
+    routes_auth,
+    routes_records,
+    routes_users,
+    routes_writes,
+)
 from runtime.web.auth import AuthMiddleware
 from runtime.web.csrf import CsrfMiddleware
 from runtime.web.headers import SecurityHeaders
@@ -103,6 +110,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         *routes_auth.routes,
         *routes_users.routes,
         *routes_admin.routes,
+        *routes_writes.routes,
         *routes_records.routes,
         *(routes_admin.test_clock_routes if settings.test_clock else []),
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),

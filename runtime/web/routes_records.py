@@ -44,13 +44,13 @@ def reader(request: Request) -> Reader:
     return current[1]
 
 
-def _object(request: Request, read: Reader) -> str:
+def qualified_object(request: Request, read: Reader) -> str:
     qualified = f"{request.path_params['app']}.{request.path_params['object']}"
     read.object(qualified)
     return qualified
 
 
-def _record_id(request: Request) -> int:
+def record_id_of(request: Request) -> int:
     raw = request.path_params["id"]
     if not raw.isdigit() or len(raw) > 18:
         raise NotFound("record not found")
@@ -65,7 +65,7 @@ def _fields(request: Request) -> list[str] | None:
 def list_records(request: Request) -> Response:
     actor = auth.require_actor(request)
     read = reader(request)
-    qualified = _object(request, read)
+    qualified = qualified_object(request, read)
     params = request.query_params
     limit = body.query_int(request, "limit", default=DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
     with request.app.state.engine.connect() as conn:
@@ -85,30 +85,30 @@ def list_records(request: Request) -> Response:
 def get_record(request: Request) -> Response:
     actor = auth.require_actor(request)
     read = reader(request)
-    qualified = _object(request, read)
+    qualified = qualified_object(request, read)
     with request.app.state.engine.connect() as conn:
-        record = read.get_record(conn, actor, qualified, _record_id(request), _fields(request))
+        record = read.get_record(conn, actor, qualified, record_id_of(request), _fields(request))
     return JSONResponse(record)
 
 
 def history(request: Request) -> Response:
     actor = auth.require_actor(request)
     read = reader(request)
-    qualified = _object(request, read)
+    qualified = qualified_object(request, read)
     with request.app.state.engine.connect() as conn:
-        entries = Analysis(read).history(conn, actor, qualified, _record_id(request))
+        entries = Analysis(read).history(conn, actor, qualified, record_id_of(request))
     return JSONResponse({"data": entries})
 
 
 def preview(request: Request) -> Response:
     actor = auth.require_actor(request)
     read = reader(request)
-    qualified = _object(request, read)
+    qualified = qualified_object(request, read)
     formula = request.query_params.get("formula")
     if not formula:
         raise TenonError("give the formula to evaluate in ?formula=", code="BAD_REQUEST")
     with request.app.state.engine.connect() as conn:
-        value = Analysis(read).preview(conn, actor, qualified, _record_id(request), formula)
+        value = Analysis(read).preview(conn, actor, qualified, record_id_of(request), formula)
     return JSONResponse({"value": value})
 
 
@@ -123,7 +123,7 @@ def _measures(request: Request) -> list[tuple[str, str | None]]:
 def aggregate(request: Request) -> Response:
     actor = auth.require_actor(request)
     read = reader(request)
-    qualified = _object(request, read)
+    qualified = qualified_object(request, read)
     group_by = [g.strip() for g in request.query_params.get("group_by", "").split(",") if g.strip()]
     with request.app.state.engine.connect() as conn:
         rows = Analysis(read).aggregate(
@@ -140,7 +140,7 @@ def aggregate(request: Request) -> Response:
 def export(request: Request) -> Response:
     actor = auth.require_actor(request)
     read = reader(request)
-    qualified = _object(request, read)
+    qualified = qualified_object(request, read)
     params = request.query_params
     with request.app.state.engine.connect() as conn:
         text = export_csv(

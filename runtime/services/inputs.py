@@ -1,0 +1,120 @@
+"""A record's JSON input turned into column values, with every problem named.
+
+``parse`` checks the fields a client sent against the object's definition: unknown
+fields, fields nobody may set (computed, system), values of the wrong type (the field
+types' own coercion, with their plain-language reasons), users by username, references
+to records that do not exist. Problems come back together, one ``Issue`` per field with
+its path (``/field``, prefixed for bulk rows) and a stable code, so a form or an import
+can show all of them at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from runtime.errors import Issue
+from runtime.metadata.fieldtypes import CoerceError, coerce_value
+from runtime.metadata.model import (
+    SOFT_DELETE_COLUMN,
+    SYSTEM_COLUMNS,
+    FieldDef,
+    ObjectDef,
+    qualify,
+)
+from runtime.storage.tables import USERS_TABLE
+
+_USERS = sa.table(USERS_TABLE, sa.column("id"), sa.column("username"), sa.column("is_active"))
+CONTROL = frozenset({"version"})  # accepted in a body, not a field
+AUTO = "auto_number"
+
+
+def blank(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+def parse(
+    conn: Connection,
+    app: str,
+    obj: ObjectDef,
+    data: Mapping[str, Any],
+    tables: Any,
+    prefix: str = "",
+) -> tuple[dict[str, Any], list[Issue]]:
+    """Column values for the fields in ``data`` and the problems found."""
+    values: dict[str, Any] = {}
+    issues: list[Issue] = []
+    for name, raw in data.items():
+        path = f"{prefix}/{name}"
+        if name in CONTROL:
+            continue
+        fdef = obj.by_name.get(name)
+        if fdef is None:
+            if name in SYSTEM_COLUMNS or name == SOFT_DELETE_COLUMN:
+                issues.append(Issue(path, f"{name} is kept by Tenon", "FIELD_READ_ONLY"))
+            else:
+                issues.append(Issue(path, f"{obj.name} has no field {name!r}", "UNKNOWN_FIELD"))
+            continue
+        if fdef.computed or not fdef.stored or fdef.spec.get("system") or fdef.type == AUTO:
+            what = "computed" if fdef.computed else "kept by the runtime"
+            issues.append(Issue(path, f"{name} is {what} and cannot be set", "FIELD_READ_ONLY"))
+            continue
+        if blank(raw):
+            values[name] = None
+            continue
+        try:
+            values[name] = _value(conn, app, fdef, raw, tables)
+        except CoerceError as error:
+            issues.append(Issue(path, f"{name} {error}", "INVALID_VALUE"))
+        except LookupError as error:
+            issues.append(Issue(path, str(error), "NOT_FOUND"))
+    return values, issues
+
+
+def _value(conn: Connection, app: str, fdef: FieldDef, raw: Any, tables: Any) -> Any:
+    if fdef.storage == "user":
+        if not isinstance(raw, str):
+            raise CoerceError("must be a username")
+        query = sa.select(_USERS.c.id).where(_USERS.c.username == raw)
+        found = conn.execute(query).scalar()
+        if found is None:
+            raise LookupError(f"{fdef.name}: there is no user {raw!r}")
+        return int(found)
+    value = coerce_value(raw, fdef.spec)
+    if fdef.storage == "reference":
+        assert fdef.target is not None
+        table = tables(qualify(app, fdef.target))
+        where = [table.c.id == value]
+        if SOFT_DELETE_COLUMN in table.c:
+            where.append(table.c[SOFT_DELETE_COLUMN].is_(None))
+        if conn.execute(sa.select(table.c.id).where(*where)).first() is None:
+            raise LookupError(f"{fdef.name}: there is no {fdef.target} record {value}")
+    return value
+
+
+def defaults(obj: ObjectDef, given: Mapping[str, Any]) -> dict[str, Any]:
+    """Constant defaults of the fields a new record was not given."""
+    out: dict[str, Any] = {}
+    for fdef in obj.stored_fields:
+        if fdef.name in given or fdef.computed or "default" not in fdef.spec:
+            continue
+        default = fdef.spec["default"]
+        if isinstance(default, Mapping):
+            continue  # formula defaults are filled by the form from the same formula
+        try:
+            out[fdef.name] = coerce_value(default, fdef.spec)
+        except CoerceError:
+            continue  # validation of the definition refuses these; nothing to fill
+    return out
+
+
+def missing(obj: ObjectDef, values: Mapping[str, Any], prefix: str = "") -> list[Issue]:
+    """Required fields that are blank."""
+    return [
+        Issue(f"{prefix}/{f.name}", f"{f.name} is required", "REQUIRED")
+        for f in obj.stored_fields
+        if f.required and not f.computed and f.type != AUTO and blank(values.get(f.name))
+    ]

@@ -1,0 +1,139 @@
+"""Writing app data over the JSON API, always as the signed-in caller.
+
+    POST   /api/v1/apps/{app}/objects/{object}/records         create one (201)
+    POST   /api/v1/apps/{app}/objects/{object}/records/bulk    {"records": [...]} ≤ 1,000
+    PATCH  /api/v1/apps/{app}/objects/{object}/records/bulk    {"records": [{id, version, …}]}
+    PATCH  /api/v1/apps/{app}/objects/{object}/records/{id}    fields + "version"
+    DELETE /api/v1/apps/{app}/objects/{object}/records/{id}    ?version= (optional)
+
+Each request is one write transaction through ``runtime.services.records``; the answer
+is the record as the caller reads it afterwards (hidden fields absent). The database
+work runs in the thread pool, never on the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from runtime.errors import NotFound, TenonError
+from runtime.security.actor import Actor
+from runtime.services.reading import Reader
+from runtime.services.records import Records, Written
+from runtime.storage.engine import write_transaction
+from runtime.web import auth, body
+from runtime.web.routes_records import qualified_object, reader, record_id_of
+
+BULK_BYTES = 8 << 20
+
+
+def records(request: Request) -> tuple[Reader, Records]:
+    """The writer for the current reader (rebuilt with it when apps change)."""
+    read = reader(request)
+    state = request.app.state
+    current: tuple[Reader, Records] | None = getattr(state, "records", None)
+    if current is None or current[0] is not read:
+        current = (read, Records(read))
+        state.records = current
+    return current
+
+
+def _answer(conn: Any, read: Reader, actor: Actor, qualified: str, done: Written) -> dict[str, Any]:
+    try:
+        return read.get_record(conn, actor, qualified, done.id)
+    except NotFound:  # written, but outside what the caller may read
+        return {"id": done.id, "version": done.version}
+
+
+def _run(request: Request, work: Callable[[Any, Records, Reader, Actor, str], Any]) -> Any:
+    actor = auth.require_actor(request)
+    read, write = records(request)
+    qualified = qualified_object(request, read)
+    with write_transaction(request.app.state.engine) as conn:
+        return work(conn, write, read, actor, qualified)
+
+
+async def create(request: Request) -> Response:
+    data = await body.read_object(request)
+
+    def work(conn: Any, write: Records, read: Reader, actor: Actor, qualified: str) -> Any:
+        done = write.create(conn, actor, qualified, data)
+        return _answer(conn, read, actor, qualified, done)
+
+    return JSONResponse(await run_in_threadpool(_run, request, work), status_code=201)
+
+
+async def update(request: Request) -> Response:
+    data = await body.read_object(request)
+    record_id = record_id_of(request)
+    version = data.get("version")
+
+    def work(conn: Any, write: Records, read: Reader, actor: Actor, qualified: str) -> Any:
+        done = write.update(conn, actor, qualified, record_id, data, version)
+        return _answer(conn, read, actor, qualified, done)
+
+    return JSONResponse(await run_in_threadpool(_run, request, work))
+
+
+async def delete(request: Request) -> Response:
+    record_id = record_id_of(request)
+    version = request.query_params.get("version")
+
+    def work(conn: Any, write: Records, read: Reader, actor: Actor, qualified: str) -> None:
+        write.delete(conn, actor, qualified, record_id, version)
+
+    await run_in_threadpool(_run, request, work)
+    return Response(status_code=204)
+
+
+def _rows(data: Mapping[str, Any]) -> list[Any]:
+    rows = data.get("records")
+    if not isinstance(rows, list):
+        raise TenonError(
+            'send {"records": [...]}: a list of records', code="INVALID_BODY", status=422
+        )
+    return rows
+
+
+async def bulk_create(request: Request) -> Response:
+    rows = _rows(await body.read_object(request, {"records"}, max_bytes=BULK_BYTES))
+
+    def work(conn: Any, write: Records, read: Reader, actor: Actor, qualified: str) -> Any:
+        done = write.bulk(conn, rows, lambda c, row: write.create(c, actor, qualified, row))
+        return {"data": [{"id": d.id, "version": d.version} for d in done]}
+
+    return JSONResponse(await run_in_threadpool(_run, request, work), status_code=201)
+
+
+async def bulk_update(request: Request) -> Response:
+    rows = _rows(await body.read_object(request, {"records"}, max_bytes=BULK_BYTES))
+
+    def one(
+        conn: Any, write: Records, actor: Actor, qualified: str, row: Mapping[str, Any]
+    ) -> Written:
+        raw_id = row.get("id")
+        if isinstance(raw_id, bool) or not isinstance(raw_id, int):
+            raise TenonError("each record needs its id", code="ID_REQUIRED")
+        fields = {k: v for k, v in row.items() if k != "id"}
+        return write.update(conn, actor, qualified, raw_id, fields, row.get("version"))
+
+    def work(conn: Any, write: Records, read: Reader, actor: Actor, qualified: str) -> Any:
+        done = write.bulk(conn, rows, lambda c, row: one(c, write, actor, qualified, row))
+        return {"data": [{"id": d.id, "version": d.version} for d in done]}
+
+    return JSONResponse(await run_in_threadpool(_run, request, work))
+
+
+BASE = "/api/v1/apps/{app}/objects/{object}"
+routes = [
+    Route(f"{BASE}/records", create, methods=["POST"]),
+    Route(f"{BASE}/records/bulk", bulk_create, methods=["POST"]),
+    Route(f"{BASE}/records/bulk", bulk_update, methods=["PATCH"]),
+    Route(f"{BASE}/records/{{id}}", update, methods=["PATCH"]),
+    Route(f"{BASE}/records/{{id}}", delete, methods=["DELETE"]),
+]
