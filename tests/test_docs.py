@@ -30,3 +30,18 @@ def test_readme_quick_start_is_two_commands_and_ci_runs_the_test_command() -> No
     assert len(commands) == 2
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert commands[1] in ci
+
+
+def test_every_error_code_of_the_write_path_is_documented() -> None:
+    import re
+
+    doc = (ROOT / "docs" / "records.md").read_text(encoding="utf-8")
+    sources = [
+        ROOT / "runtime" / "services" / name for name in ("records.py", "inputs.py", "permits.py")
+    ] + [ROOT / "runtime" / "web" / "routes_writes.py"]
+    codes: set[str] = set()
+    for path in sources:
+        codes |= set(re.findall(r'"([A-Z][A-Z_]{3,})"', path.read_text(encoding="utf-8")))
+    codes -= {"NOW", "GET", "POST", "PATCH", "DELETE"}  # formula names, HTTP methods
+    missing = sorted(c for c in codes if f"`{c}`" not in doc)
+    assert not missing, f"document these error codes in docs/records.md: {missing}"

@@ -2,45 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
-from runtime.metadata.package import read_package_bytes
-from tests.auth_support import PASSWORD, bearer, issue_token, make_client, users_of
-from tests.staff import USERS, Staff, definition, seed
-
-BASE = "/api/v1/apps/staff/objects"
-
-
-class Api:
-    def __init__(self, client: TestClient, staff: Staff) -> None:
-        self.client = client
-        self.staff = staff
-        self.tokens: dict[str, str] = {}
-
-    def get(self, caller: str, path: str, **params: Any) -> Any:
-        if caller not in self.tokens:
-            self.tokens[caller] = issue_token(self.client, caller)
-        return self.client.get(path, params=params, headers=bearer(self.tokens[caller]))
+from tests.staff_api import BASE, Api, staff_api
 
 
 @pytest.fixture
 def api(db_url: str) -> Iterator[Api]:
-    with make_client(db_url) as client:
-        state = client.app.state  # type: ignore[attr-defined]
-        package = read_package_bytes(json.dumps(definition()).encode(), "staff.json")
-        state.apps.install(package, actor="tester")
-        staff = seed(state.engine, state.apps.get("staff"))
-        users = users_of(client)
-        for name in ("mia", "hera", "cole", "sid"):
-            users.set_password(name, PASSWORD)
-            for role in USERS[name]:
-                users.grant_role(name, role)
-        yield Api(client, staff)
+    with staff_api(db_url) as api:
+        yield api
 
 
 def test_list_and_get_follow_the_callers_rules(api: Api) -> None:

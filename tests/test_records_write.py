@@ -6,59 +6,34 @@ rules, the permission again on the result, audit; any problem rolls back everyth
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from starlette.testclient import TestClient
 
 from runtime.errors import TenonError
-from runtime.metadata.package import read_package_bytes
 from runtime.services.reading import Reader
 from runtime.services.records import Records
 from runtime.storage.engine import write_transaction
-from tests.auth_support import PASSWORD, bearer, issue_token, make_client, users_of
-from tests.staff import USERS, Staff, definition, seed
-
-BASE = "/api/v1/apps/staff/objects"
+from tests.auth_support import session_csrf, sign_in
+from tests.staff_api import BASE, Api, staff_api
 
 
-class Api:
-    def __init__(self, client: TestClient, staff: Staff) -> None:
-        self.client = client
-        self.staff = staff
-        self.tokens: dict[str, str] = {}
+def employee(api: Api, number: str) -> dict[str, Any]:
+    found = api.get("hera", f"{BASE}/employee/records", limit=500)
+    return next(r for r in found.json()["data"] if r["employee_no"] == number)
 
-    def call(self, caller: str, method: str, path: str, **kw: Any) -> Any:
-        if caller not in self.tokens:
-            self.tokens[caller] = issue_token(self.client, caller)
-        return self.client.request(method, path, headers=bearer(self.tokens[caller]), **kw)
 
-    def employee(self, number: str) -> dict[str, Any]:
-        found = self.call("hera", "GET", f"{BASE}/employee/records", params={"limit": 500})
-        return next(r for r in found.json()["data"] if r["employee_no"] == number)
-
-    def count(self, obj: str) -> int:
-        found = self.call("hera", "GET", f"{BASE}/{obj}/aggregate")
-        return int(found.json()["data"][0]["count"])
+def count(api: Api, obj: str) -> int:
+    return int(api.get("hera", f"{BASE}/{obj}/aggregate").json()["data"][0]["count"])
 
 
 @pytest.fixture
 def api(db_url: str) -> Iterator[Api]:
-    with make_client(db_url) as client:
-        state = client.app.state  # type: ignore[attr-defined]
-        package = read_package_bytes(json.dumps(definition()).encode(), "staff.json")
-        state.apps.install(package, actor="tester")
-        staff = seed(state.engine, state.apps.get("staff"))
-        users = users_of(client)
-        for name in USERS:
-            users.set_password(name, PASSWORD)
-            for role in USERS[name]:
-                users.grant_role(name, role)
-        yield Api(client, staff)
+    with staff_api(db_url) as api:
+        yield api
 
 
 def _error(response: Any, status: int, code: str) -> dict[str, Any]:
@@ -82,7 +57,7 @@ def _new(**extra: Any) -> dict[str, Any]:
 
 def test_create_returns_the_record_and_audits_it(api: Api) -> None:
     dept = api.staff.departments["ENG"]
-    mia = api.employee("E2")
+    mia = employee(api, "E2")
     new = _new(department=dept, manager=mia["id"])
     made = api.call("hera", "POST", f"{BASE}/employee/records", json=new)
     assert made.status_code == 201, made.text
@@ -98,7 +73,7 @@ def test_create_returns_the_record_and_audits_it(api: Api) -> None:
 
 
 def test_every_problem_of_a_record_comes_back_together(api: Api) -> None:
-    before = api.count("employee")
+    before = count(api, "employee")
     bad = {
         "employee_no": "E9",
         "department": 999999,
@@ -117,7 +92,7 @@ def test_every_problem_of_a_record_comes_back_together(api: Api) -> None:
         ("/manager_path", "FIELD_READ_ONLY"),
         ("/name", "REQUIRED"),
     }
-    assert api.count("employee") == before
+    assert count(api, "employee") == before
 
 
 def test_unique_values_and_rules_are_reported_on_their_fields(api: Api) -> None:
@@ -127,7 +102,7 @@ def test_unique_values_and_rules_are_reported_on_their_fields(api: Api) -> None:
         api.call("hera", "POST", f"{BASE}/employee/records", json=taken), 422, "VALIDATION_FAILED"
     )
     assert [(d["path"], d["code"]) for d in error["details"]] == [("/employee_no", "NOT_UNIQUE")]
-    ann = api.employee("E4")
+    ann = employee(api, "E4")
     early = {"hire_date": "1980-01-01", "version": ann["version"]}
     path = f"{BASE}/employee/records/{ann['id']}"
     error = _error(api.call("hera", "PATCH", path, json=early), 422, "HIRED_BEFORE_BIRTH")
@@ -135,11 +110,11 @@ def test_unique_values_and_rules_are_reported_on_their_fields(api: Api) -> None:
     negative = {"base_salary": "-1", "version": ann["version"]}
     error = _error(api.call("cole", "PATCH", path, json=negative), 422, "SALARY_NEGATIVE")
     assert error["details"][0]["message"] == "The salary cannot be negative"
-    assert api.employee("E4")["version"] == ann["version"]  # nothing was written
+    assert employee(api, "E4")["version"] == ann["version"]  # nothing was written
 
 
 def test_update_needs_the_current_version_and_names_who_changed_it(api: Api) -> None:
-    ann = api.employee("E4")
+    ann = employee(api, "E4")
     path = f"{BASE}/employee/records/{ann['id']}"
     _error(api.call("hera", "PATCH", path, json={"job_title": "Lead"}), 400, "VERSION_REQUIRED")
     first = api.call("hera", "PATCH", path, json={"job_title": "Lead", "version": ann["version"]})
@@ -148,18 +123,18 @@ def test_update_needs_the_current_version_and_names_who_changed_it(api: Api) -> 
     stale = {"job_title": "Staff", "version": ann["version"]}
     error = _error(api.call("hera", "PATCH", path, json=stale), 409, "VERSION_CONFLICT")
     assert "hera" in error["message"]
-    assert api.employee("E4")["job_title"] == "Lead"
+    assert employee(api, "E4")["job_title"] == "Lead"
 
 
 def test_rules_decide_what_a_manager_may_change(api: Api) -> None:
-    ann = api.employee("E4")  # reports to Mia
+    ann = employee(api, "E4")  # reports to Mia
     path = f"{BASE}/employee/records/{ann['id']}"
     ok = api.call("mia", "PATCH", path, json={"job_title": "Senior", "version": ann["version"]})
     assert ok.status_code == 200, ok.text
     salary = {"base_salary": "1", "version": ok.json()["version"]}
     error = _error(api.call("mia", "PATCH", path, json=salary), 403, "FIELD_NOT_WRITABLE")
     assert error["details"][0]["path"] == "/base_salary"
-    cora = api.employee("E0")  # not Mia's report
+    cora = employee(api, "E0")  # not Mia's report
     far = {"job_title": "x", "version": cora["version"]}
     _error(
         api.call("mia", "PATCH", f"{BASE}/employee/records/{cora['id']}", json=far),
@@ -170,7 +145,7 @@ def test_rules_decide_what_a_manager_may_change(api: Api) -> None:
 
 
 def test_delete_refuses_referenced_records_and_checks_the_version(api: Api) -> None:
-    mia = api.employee("E2")  # manager of others: restricted
+    mia = employee(api, "E2")  # manager of others: restricted
     path = f"{BASE}/employee/records/{mia['id']}"
     _error(api.call("hera", "DELETE", path), 409, "REFERENCED")
     review = api.call("hera", "GET", f"{BASE}/review/records", params={"limit": 1}).json()["data"][
@@ -194,19 +169,19 @@ def test_bulk_create_is_all_or_nothing_with_every_rows_problems(api: Api) -> Non
         _new(employee_no="B2", department=dept, hire_date="nope"),
         _new(employee_no="B1", department=dept),  # duplicate of the first row
     ]
-    before = api.count("employee")
+    before = count(api, "employee")
     response = api.call("hera", "POST", f"{BASE}/employee/records/bulk", json={"records": rows})
     error = _error(response, 422, "VALIDATION_FAILED")
     assert {(d["path"], d["code"]) for d in error["details"]} == {
         ("/rows/1/hire_date", "INVALID_VALUE"),
         ("/rows/2/employee_no", "NOT_UNIQUE"),
     }
-    assert api.count("employee") == before
+    assert count(api, "employee") == before
     rows[1]["hire_date"] = "2025-01-01"
     rows[2]["employee_no"] = "B3"
     done = api.call("hera", "POST", f"{BASE}/employee/records/bulk", json={"records": rows})
     assert done.status_code == 201 and len(done.json()["data"]) == 3
-    assert api.count("employee") == before + 3
+    assert count(api, "employee") == before + 3
     updates = [{"id": d["id"], "version": 1, "job_title": "Bulk"} for d in done.json()["data"]]
     changed = api.call("hera", "PATCH", f"{BASE}/employee/records/bulk", json={"records": updates})
     assert changed.status_code == 200 and {d["version"] for d in changed.json()["data"]} == {2}
@@ -217,7 +192,7 @@ def test_two_writers_with_one_version_exactly_one_wins(api: Api) -> None:
     reader = Reader({"staff": state.apps.get("staff")}, state.clock)
     records = Records(reader)
     hera = api.staff.actor("hera")
-    ann = api.employee("E4")
+    ann = employee(api, "E4")
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
@@ -242,3 +217,21 @@ def test_two_writers_with_one_version_exactly_one_wins(api: Api) -> None:
         table = reader.table("staff.employee")
         version = conn.execute(sa.select(table.c.version).where(table.c.id == ann["id"])).scalar()
     assert version == ann["version"] + 1
+
+
+def test_a_signed_in_browser_writes_only_with_the_csrf_token(api: Api) -> None:
+    client = api.client
+    assert sign_in(client, "hera").status_code == 303
+    dept = api.staff.departments["ENG"]
+    path = f"{BASE}/employee/records"
+    refused = client.post(path, json=_new(department=dept, employee_no="C1"))
+    assert refused.status_code == 403
+    token = session_csrf(client)
+    made = client.post(
+        path, json=_new(department=dept, employee_no="C1"), headers={"X-CSRF-Token": token}
+    )
+    assert made.status_code == 201, made.text
+    client.cookies.clear()
+    anonymous = client.post(path, json=_new(department=dept, employee_no="C2"))
+    assert anonymous.status_code in (401, 403)
+    assert count(api, "employee") == len(api.staff.employees) + 1
