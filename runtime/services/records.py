@@ -399,19 +399,24 @@ def _qualified(qualified: str, target: str | None) -> str:
 
 
 def _version(raw: Any) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, int):
-        if isinstance(raw, str) and raw.isdigit():
-            return int(raw)
+    if isinstance(raw, str) and raw.isdigit() and len(raw) < 12:
+        raw = int(raw)
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw < 2**31:
         raise TenonError(
             "send the record's version (from when it was read) to change it",
-            [
-                Issue(
-                    "/version",
-                    "must be the record's current version, a whole number",
-                    "VERSION_REQUIRED",
-                )
-            ],
+            [Issue("/version", "must be the record's current version", "VERSION_REQUIRED")],
             code="VERSION_REQUIRED",
+        )
+    return raw
+
+
+def record_id(raw: Any) -> int:
+    """A record id from a request body, or a 400 naming it."""
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw < 2**63:
+        raise TenonError(
+            "each record needs its id, a whole number",
+            [Issue("/id", "must be the id of a record", "ID_REQUIRED")],
+            code="ID_REQUIRED",
         )
     return raw
 

@@ -27,7 +27,7 @@ from runtime.services.apps import AppService
 from runtime.services.export import export_csv
 from runtime.services.permits import Permits
 from runtime.services.reading import DEFAULT_LIMIT, MAX_LIMIT, Analysis, Reader
-from runtime.web import auth, body
+from runtime.web import auth, body, openapi
 
 
 def reader(request: Request) -> Reader:
@@ -185,6 +185,14 @@ def explain(request: Request) -> Response:
     return JSONResponse(report)
 
 
+def openapi_json(request: Request) -> Response:
+    """The OpenAPI 3.1 document of the installed apps (for signed-in callers: it names
+    every object and field, though never a value)."""
+    auth.require_actor(request)
+    read = reader(request)
+    return JSONResponse(openapi.document(read.apps, "1"))
+
+
 BASE = "/api/v1/apps/{app}/objects/{object}"
 routes = [
     Route(f"{BASE}/records", list_records, methods=["GET"]),
@@ -194,4 +202,5 @@ routes = [
     Route(f"{BASE}/aggregate", aggregate, methods=["GET"]),
     Route(f"{BASE}/export.csv", export, methods=["GET"]),
     Route("/api/v1/admin/explain", explain, methods=["GET"]),
+    Route("/api/v1/openapi.json", openapi_json, methods=["GET"]),
 ]

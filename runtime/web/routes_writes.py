@@ -24,7 +24,7 @@ from starlette.routing import Route
 from runtime.errors import NotFound, TenonError
 from runtime.security.actor import Actor
 from runtime.services.reading import Reader
-from runtime.services.records import Records, Written
+from runtime.services.records import Records, Written, record_id
 from runtime.storage.engine import write_transaction
 from runtime.web import auth, body
 from runtime.web.routes_records import qualified_object, reader, record_id_of
@@ -116,11 +116,10 @@ async def bulk_update(request: Request) -> Response:
     def one(
         conn: Any, write: Records, actor: Actor, qualified: str, row: Mapping[str, Any]
     ) -> Written:
-        raw_id = row.get("id")
-        if isinstance(raw_id, bool) or not isinstance(raw_id, int):
-            raise TenonError("each record needs its id", code="ID_REQUIRED")
         fields = {k: v for k, v in row.items() if k != "id"}
-        return write.update(conn, actor, qualified, raw_id, fields, row.get("version"))
+        return write.update(
+            conn, actor, qualified, record_id(row.get("id")), fields, row.get("version")
+        )
 
     def work(conn: Any, write: Records, read: Reader, actor: Actor, qualified: str) -> Any:
         done = write.bulk(conn, rows, lambda c, row: one(c, write, actor, qualified, row))
