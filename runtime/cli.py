@@ -217,14 +217,38 @@ def cmd_user_list(args: argparse.Namespace, settings: Settings, out: TextIO) -> 
 def cmd_serve(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     import uvicorn
 
-    from runtime.web.app import create_app
-
+    workers = int(args.workers)
+    if workers < 1:
+        print("--workers must be 1 or more", file=sys.stderr)
+        return 2
+    if workers > 1 and settings.test_clock:
+        print(
+            "the test clock (TENON_TEST_CLOCK=1) lives in one process: serve it with one worker",
+            file=sys.stderr,
+        )
+        return 2
+    engine = make_engine(settings.database_url)
+    upgrade_system_tables(engine)  # once, before the workers start
+    shown = engine.url.render_as_string(hide_password=True)
+    engine.dispose()
     print(
-        f"Tenon on http://{args.host}:{args.port} (database: "
-        f"{make_engine(settings.database_url).url.render_as_string(hide_password=True)})",
-        file=out,
+        f"Tenon on http://{args.host}:{args.port} (database: {shown}, workers: {workers})", file=out
     )
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    if workers == 1:
+        from runtime.web.app import create_app
+
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+        return 0
+    # every worker reads the same settings from the environment; nothing else is shared
+    # but the database (installed apps are re-read when their versions change)
+    uvicorn.run(
+        "runtime.web.app:from_environment",
+        factory=True,
+        workers=workers,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+    )
     return 0
 
 
@@ -235,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="serve the web app and API")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--workers", type=int, default=1, help="worker processes (PostgreSQL, or SQLite in WAL)"
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("validate", help="check a package; exit 1 listing every problem")

@@ -31,6 +31,7 @@ from runtime.storage.migrate import upgrade_system_tables
 from runtime.web import (
     errors,
     routes_admin,
+    routes_apps,
     routes_auth,
     routes_records,
     routes_users,
@@ -110,6 +111,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         *routes_auth.routes,
         *routes_users.routes,
         *routes_admin.routes,
+        *routes_apps.routes,
         *routes_writes.routes,
         *routes_records.routes,
         *(routes_admin.test_clock_routes if settings.test_clock else []),
@@ -137,3 +139,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
     )
     app.state.settings = settings
     return app
+
+
+def from_environment() -> Starlette:
+    """The app for one of ``tenon serve --workers N``'s processes (a uvicorn factory)."""
+    return create_app(Settings.from_env())
