@@ -27,8 +27,9 @@ import sqlalchemy as sa
 from runtime.clock import Clock
 from runtime.metadata.package import read_package_bytes
 from runtime.security.actor import Actor
+from runtime.services.analysis import Analysis
 from runtime.services.apps import AppService
-from runtime.services.reading import Analysis, Reader
+from runtime.services.reading import Reader
 from runtime.storage.engine import make_engine
 from runtime.storage.migrate import upgrade_system_tables
 from runtime.storage.tables import build_table

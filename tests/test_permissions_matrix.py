@@ -19,8 +19,9 @@ from sqlalchemy.engine import Engine
 
 from runtime.clock import Clock
 from runtime.errors import Forbidden, NotFound
+from runtime.services.analysis import Analysis
 from runtime.services.export import export_csv
-from runtime.services.reading import Analysis, Reader
+from runtime.services.reading import Reader
 from runtime.storage import audit
 from runtime.storage.engine import make_engine
 from runtime.storage.migrate import upgrade_system_tables

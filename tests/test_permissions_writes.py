@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 from runtime.clock import Clock
 from runtime.errors import Forbidden, NotFound
 from runtime.security.actor import Actor
+from runtime.services.analysis import Analysis
 from runtime.services.permits import Permits
-from runtime.services.reading import Analysis
 from tests.test_permissions_matrix import World
 
 

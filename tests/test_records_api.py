@@ -95,3 +95,31 @@ def test_reading_needs_a_signed_in_caller(api: Api) -> None:
     in_query = api.client.get(f"{BASE}/employee/records", params={"access_token": "x"})
     assert in_query.status_code == 400
     assert api.get("mia", f"{BASE}/nothing/records").status_code == 404
+
+
+def test_expand_nests_references_as_the_caller_reads_them(api: Api) -> None:
+    mine = api.get("mia", f"{BASE}/employee/records", sort="employee_no", expand="manager")
+    assert mine.status_code == 200, mine.text
+    rows = {r["employee_no"]: r for r in mine.json()["data"]}
+    ann = rows["E4"]
+    assert ann["manager"]["employee_no"] == "E2"  # Mia's own record, readable to her
+    assert ann["manager"]["base_salary"] == "45000.00"  # her own salary
+    # Mia's own manager (Sam) is outside her scope: the id alone
+    assert rows["E2"]["manager"] == {"id": api.staff.employees["E1"]}
+    one = api.get(
+        "mia", f"{BASE}/employee/records/{api.staff.employees['E4']}", expand="department"
+    )
+    assert one.json()["department"]["code"] == "ENG"
+    refused = api.get("mia", f"{BASE}/employee/records", expand="name")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "NOT_EXPANDABLE"
+
+
+def test_totals_count_the_rows_the_caller_may_read(api: Api) -> None:
+    counted = api.get("mia", f"{BASE}/employee/records", limit=2, count="true").json()
+    assert counted["total"] == 4 and counted["total_capped"] is False
+    assert len(counted["data"]) == 2 and counted["next_cursor"]
+    filtered = api.get("hera", f"{BASE}/employee/records", filter='job_title = "x"', count="1")
+    assert filtered.json()["total"] == 0
+    plain = api.get("hera", f"{BASE}/employee/records").json()
+    assert "total" not in plain

@@ -13,29 +13,27 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from runtime.clock import Clock
-from runtime.decimals import MAX_SCALE
 from runtime.errors import Forbidden, Issue, NotFound, TenonError
 from runtime.formula import ir
 from runtime.formula.errors import FormulaError
-from runtime.metadata.model import SOFT_DELETE_COLUMN, AppDef, ObjectDef
+from runtime.metadata.model import SOFT_DELETE_COLUMN, AppDef, ObjectDef, qualify
 from runtime.security.actor import Actor
 from runtime.security.guard import FLAG, ConditionCache, Guard, _Masked, _ordered, shown
 from runtime.security.policy import Access, Policy
 from runtime.services.values import decode_cursor, encode_cursor, to_json
-from runtime.storage import audit
 from runtime.storage.tables import USERS_TABLE, build_table
 
 MAX_LIMIT = 500
 SELECT_CACHE = 1024
 QUERY_CACHE = 64  # statements of first pages kept per secured select
 DEFAULT_LIMIT = 50
+COUNT_CAP = 10_000  # totals are exact up to here, then reported as capped
 _USERS = sa.table(USERS_TABLE, sa.column("id"), sa.column("username"))
 _SYSTEM_KINDS = {
     "id": "integer",
@@ -51,9 +49,24 @@ _SYSTEM_KINDS = {
 class Page:
     data: list[dict[str, Any]]
     next_cursor: str | None
+    total: int | None = None  # when counted: exact up to COUNT_CAP
+    total_capped: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"data": self.data, "next_cursor": self.next_cursor}
+        out: dict[str, Any] = {"data": self.data, "next_cursor": self.next_cursor}
+        if self.total is not None:
+            out["total"] = self.total
+            out["total_capped"] = self.total_capped
+        return out
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The statements of a list: the page, its sort keys, and the capped count."""
+
+    query: Any
+    keys: list[tuple[str, bool]]
+    count: Any
 
 
 def formula_error(error: FormulaError, text: str, where: str) -> TenonError:
@@ -92,7 +105,7 @@ class _Select:
         self.masked = _Masked(self.values, table)
         self._where: tuple[Any, ...] | None = None
         self._names: dict[Any, list[str]] = {}
-        self.queries: dict[Any, tuple[Any, list[tuple[str, bool]]]] = {}
+        self.queries: dict[Any, _Plan] = {}
 
     def where(self, guard: Guard) -> tuple[Any, ...]:
         """The rows of the query (scope, not deleted), built once."""
@@ -200,7 +213,7 @@ class Reader:
                     self._selects.popitem(last=False)
         return found
 
-    def _access(self, guard: Guard, qualified: str, action: str) -> Access:
+    def access(self, guard: Guard, qualified: str, action: str) -> Access:
         self.object(qualified)
         access = guard.access(qualified, action)
         if not access.allowed:
@@ -208,7 +221,7 @@ class Reader:
             raise Forbidden(f"you may not {verb} records of {qualified}")
         return access
 
-    def _formula(self, guard: Guard, text: str, qualified: str, where: str, **kw: Any) -> ir.Expr:
+    def formula(self, guard: Guard, text: str, qualified: str, where: str, **kw: Any) -> ir.Expr:
         try:
             tree = self.policy.engine.check(text, qualified, **kw)
         except FormulaError as error:
@@ -216,7 +229,7 @@ class Reader:
         guard.check_readable(tree, qualified, where)
         return tree
 
-    def _base(self, guard: Guard, sel: _Select) -> list[Any]:
+    def base_where(self, guard: Guard, sel: _Select) -> list[Any]:
         return list(sel.where(guard))
 
     def _record(self, sel: _Select, row: Any, guard: Guard, wanted: Any) -> dict[str, Any]:
@@ -253,23 +266,76 @@ class Reader:
         cursor: str | None = None,
         fields: Sequence[str] | None = None,
         action: str = "read",
+        expand: Sequence[str] = (),
+        count: bool = False,
     ) -> Page:
         guard = self.guard(conn, actor)
-        access = self._access(guard, qualified, action)
+        access = self.access(guard, qualified, action)
         sel = self.select(guard, access)
         wanted = self._wanted(sel.obj, fields)
         if not 1 <= limit <= MAX_LIMIT:
             raise TenonError(f"limit must be between 1 and {MAX_LIMIT}", code="INVALID_LIMIT")
-        query, keys = self._list_query(guard, sel, filter, sort, limit, cursor)
-        rows = list(conn.execute(query).mappings())
+        self._expandable(sel, expand)
+        plan = self._list_query(guard, sel, filter, sort, limit, cursor)
+        rows = list(conn.execute(plan.query).mappings())
         more = len(rows) > limit
         rows = rows[:limit]
         data = [self._record(sel, row, guard, wanted) for row in rows]
+        self._expand(conn, actor, sel, data, expand)
         next_cursor = None
         if more and rows:
             last = rows[-1]
-            next_cursor = encode_cursor([last[f"_k{i}"] for i in range(len(keys))])
-        return Page(data, next_cursor)
+            next_cursor = encode_cursor([last[f"_k{i}"] for i in range(len(plan.keys))])
+        if not count:
+            return Page(data, next_cursor)
+        total = int(conn.execute(plan.count).scalar_one())
+        return Page(data, next_cursor, min(total, COUNT_CAP), total > COUNT_CAP)
+
+    # -- expanding references -------------------------------------------------------------
+
+    def _expandable(self, sel: _Select, names: Sequence[str]) -> None:
+        problems = [
+            Issue("expand", f"{name!r} is not a reference field you can read", "NOT_EXPANDABLE")
+            for name in names
+            if name not in sel.access.fields or sel.kinds.get(name) != "reference"
+        ]
+        if problems:
+            raise TenonError(
+                "only readable reference fields can be expanded", problems, code="NOT_EXPANDABLE"
+            )
+
+    def _expand(
+        self,
+        conn: Connection,
+        actor: Actor,
+        sel: _Select,
+        data: list[dict[str, Any]],
+        names: Sequence[str],
+    ) -> None:
+        """Replace each expanded reference by the target record as the caller reads it
+        (``{"id": n}`` alone when the caller may not read that record)."""
+        for name in dict.fromkeys(names):
+            target = qualify(sel.obj.app, str(sel.obj.by_name[name].target))
+            ids = {r[name] for r in data if isinstance(r.get(name), int)}
+            found = self.records_by_id(conn, actor, target, ids) if ids else {}
+            for record in data:
+                value = record.get(name)
+                if isinstance(value, int):
+                    record[name] = found.get(value, {"id": value})
+
+    def records_by_id(
+        self, conn: Connection, actor: Actor, qualified: str, ids: Sequence[int] | set[int]
+    ) -> dict[int, dict[str, Any]]:
+        """The records of ``ids`` the caller may read, by id (the others are left out)."""
+        guard = self.guard(conn, actor)
+        access = guard.access(qualified, "read")
+        if not access.allowed:
+            return {}
+        sel = self.select(guard, access)
+        where = [*self.base_where(guard, sel), sel.table.c.id.in_(sorted(ids))]
+        columns = [v.label(k) for k, v in {**sel.shown, **sel.flags}.items()]
+        rows = conn.execute(sa.select(*columns).where(*where)).mappings()
+        return {int(row["id"]): self._record(sel, row, guard, None) for row in rows}
 
     def _list_query(
         self,
@@ -279,10 +345,10 @@ class Reader:
         sort: str | None,
         limit: int,
         cursor: str | None,
-    ) -> tuple[Any, list[tuple[str, bool]]]:
-        """The statement of a page and its sort keys. Without a cursor it is the same for
-        every request of the user with the same rules: kept, it is neither rebuilt nor
-        re-keyed for SQLAlchemy's compiled cache."""
+    ) -> _Plan:
+        """The statements of a page. Without a cursor they are the same for every request
+        of the user with the same rules: kept, they are neither rebuilt nor re-keyed for
+        SQLAlchemy's compiled cache."""
         key = None if cursor else (filter, sort, limit)
         if key is not None:
             found = sel.queries.get(key)
@@ -292,11 +358,14 @@ class Reader:
         if sel.obj.soft_delete:
             where.append(sel.table.c[SOFT_DELETE_COLUMN].is_(None))
         if filter:
-            tree = self._formula(guard, filter, sel.obj.qualified, "filter", expect="boolean")
+            tree = self.formula(guard, filter, sel.obj.qualified, "filter", expect="boolean")
             where.append(guard.compiler.condition(tree, sel.masked))
             if any(isinstance(n, ir.Call) and n.function.name == "NOW" for n in tree.walk()):
                 key = None  # the time of the request is part of the statement
         keys = self._sort_keys(sel, sort)
+        matching = guard.where(sel.access, sel.table, also=list(where))
+        first = sa.select(sel.table.c.id).where(matching).limit(COUNT_CAP + 1).subquery()
+        count = sa.select(sa.func.count()).select_from(first)
         if cursor:
             after = decode_cursor(cursor, [sel.kinds[name] for name, _ in keys])
             where.append(_after(keys, sel, after))
@@ -307,9 +376,10 @@ class Reader:
         rows = guard.where(sel.access, sel.table, also=where, order=order, limit=limit + 1)
         terms = [_ordered(expr, desc) for expr, desc in order]
         query = sa.select(*columns).where(rows).order_by(*terms).limit(limit + 1)
+        plan = _Plan(query, keys, count)
         if key is not None and len(sel.queries) < QUERY_CACHE:
-            sel.queries[key] = (query, keys)
-        return query, keys
+            sel.queries[key] = plan
+        return plan
 
     def get_record(
         self,
@@ -318,17 +388,21 @@ class Reader:
         qualified: str,
         record_id: int,
         fields: Sequence[str] | None = None,
+        expand: Sequence[str] = (),
     ) -> dict[str, Any]:
         guard = self.guard(conn, actor)
-        access = self._access(guard, qualified, "read")
+        access = self.access(guard, qualified, "read")
         sel = self.select(guard, access)
         wanted = self._wanted(sel.obj, fields)
-        where = [*self._base(guard, sel), sel.table.c.id == record_id]
+        self._expandable(sel, expand)
+        where = [*self.base_where(guard, sel), sel.table.c.id == record_id]
         columns = [v.label(k) for k, v in {**sel.shown, **sel.flags}.items()]
         row = conn.execute(sa.select(*columns).where(*where)).mappings().first()
         if row is None:
             raise NotFound(f"{qualified} record {record_id} was not found")
-        return self._record(sel, row, guard, wanted)
+        record = self._record(sel, row, guard, wanted)
+        self._expand(conn, actor, sel, [record], expand)
+        return record
 
     def _sort_keys(self, sel: _Select, sort: str | None) -> list[tuple[str, bool]]:
         keys: list[tuple[str, bool]] = []
@@ -338,7 +412,7 @@ class Reader:
                 continue
             desc = part.startswith("-")
             name = part.lstrip("-+")
-            _readable_column(sel, name, "sort")
+            readable_column(sel, name, "sort")
             keys.append((name, desc))
             if name == "id":
                 return keys  # unique: nothing after it changes the order
@@ -364,124 +438,7 @@ def _equal(expr: Any, value: Any) -> Any:
     return expr.is_(None) if value is None else expr == value
 
 
-AGGREGATES = ("count", "sum", "avg", "min", "max")
-
-
-class Analysis:
-    """Aggregates, previews and history: the reads that are not lists of records."""
-
-    def __init__(self, reader: Reader) -> None:
-        self.reader = reader
-
-    def aggregate(
-        self,
-        conn: Connection,
-        actor: Actor,
-        qualified: str,
-        *,
-        group_by: Sequence[str] = (),
-        measures: Sequence[tuple[str, str | None]] = (("count", None),),
-        filter: str | None = None,
-    ) -> list[dict[str, Any]]:
-        """Grouped counts and sums over the rows the actor may read, of the values the
-        actor may read (a hidden value counts as blank)."""
-        reader = self.reader
-        guard = reader.guard(conn, actor)
-        access = reader._access(guard, qualified, "read")
-        sel = reader.select(guard, access)
-        where = reader._base(guard, sel)
-        if filter:
-            tree = reader._formula(guard, filter, qualified, "filter", expect="boolean")
-            where.append(guard.compiler.condition(tree, sel.masked))
-        groups: list[Any] = []
-        for name in group_by:
-            groups.append(_readable_column(sel, name, "group_by").label(name))
-        columns: list[Any] = list(groups)
-        scales: dict[str, int] = {}  # sums of money read back at the field's scale
-        for func, field in measures:
-            if func not in AGGREGATES:
-                raise TenonError(
-                    f"unknown aggregate {func!r}; use one of {', '.join(AGGREGATES)}",
-                    code="INVALID_AGGREGATE",
-                )
-            label = func if field is None else f"{func}_{field}"
-            if field is None:
-                if func != "count":
-                    raise TenonError(f"{func} needs a field", code="INVALID_AGGREGATE")
-                columns.append(sa.func.count().label(label))
-                continue
-            value = _readable_column(sel, field, "measure")
-            if func != "count" and sel.kinds[field] not in ("integer", "decimal"):
-                raise TenonError(
-                    f"{func} needs a number field; {field!r} is not one", code="INVALID_AGGREGATE"
-                )
-            columns.append(_measure(guard, func, value, sel.kinds[field]).label(label))
-            if sel.kinds[field] == "decimal" and func in ("sum", "min", "max"):
-                scales[label] = sel.obj.by_name[field].decimal_shape[1]
-        query = sa.select(*columns).select_from(sel.table).where(*where)
-        if groups:
-            query = query.group_by(*groups).order_by(*groups)
-        return [
-            {k: to_json(_number(v, scales.get(k))) for k, v in row.items()}
-            for row in conn.execute(query).mappings()
-        ]
-
-    def preview(
-        self, conn: Connection, actor: Actor, qualified: str, record_id: int, formula: str
-    ) -> Any:
-        """A formula evaluated for one record as the actor sees it."""
-        reader = self.reader
-        guard = reader.guard(conn, actor)
-        access = reader._access(guard, qualified, "read")
-        sel = reader.select(guard, access)
-        tree = reader._formula(guard, formula, qualified, "formula")
-        where = [*reader._base(guard, sel), sel.table.c.id == record_id]
-        try:
-            value = guard.compiler.value(tree, sel.masked)
-        except FormulaError as error:
-            raise formula_error(error, formula, "formula") from None
-        query = sa.select(value.label("v")).select_from(sel.table).where(*where)
-        row = conn.execute(query).first()
-        if row is None:
-            raise NotFound(f"{qualified} record {record_id} was not found")
-        return to_json(guard.compiler.python_value(row[0], tree.type))
-
-    def history(
-        self, conn: Connection, actor: Actor, qualified: str, record_id: int
-    ) -> list[dict[str, Any]]:
-        """The audit entries of a record the actor can see; values of fields the actor
-        may not read are replaced by ``{"masked": true}``."""
-        reader = self.reader
-        guard = reader.guard(conn, actor)
-        access = reader._access(guard, qualified, "read")
-        sel = reader.select(guard, access)
-        where = [*reader._base(guard, sel), sel.table.c.id == record_id]
-        flags: list[Any] = [v.label(k) for k, v in sel.flags.items()] or [sel.table.c.id]
-        row = conn.execute(sa.select(*flags).where(*where)).mappings().first()
-        if row is None:
-            raise NotFound(f"{qualified} record {record_id} was not found")
-        present = sel.present(row)
-        out = []
-        for entry in audit.entries(conn, qualified, record_id):
-            changes = {}
-            for name, (before, after) in entry["changes"].items():
-                if name in present:
-                    changes[name] = {"before": before, "after": after}
-                else:
-                    changes[name] = {"masked": True}
-            out.append(
-                {
-                    "at": to_json(entry["at"]),
-                    "actor": entry["actor_name"],
-                    "on_behalf_of": entry["on_behalf_of"],
-                    "operation": entry["operation"],
-                    "changes": changes,
-                }
-            )
-        return out
-
-
-def _readable_column(sel: _Select, name: str, where: str) -> Any:
+def readable_column(sel: _Select, name: str, where: str) -> Any:
     if name not in sel.kinds:
         raise TenonError(
             f"{sel.obj.qualified} has no field {name!r}",
@@ -495,31 +452,3 @@ def _readable_column(sel: _Select, name: str, where: str) -> Any:
             code="FIELD_NOT_READABLE",
         )
     return sel.values[name]
-
-
-def _measure(guard: Guard, func: str, value: Any, kind: str) -> Any:
-    """An aggregate, exact for decimals on SQLite too (its own sum of exact values)."""
-    if func == "count":
-        return sa.func.count(value)
-    if guard.raw.sqlite and kind == "decimal":
-        if func in ("min", "max"):
-            return getattr(sa.func, f"tenon_{func}")(value)
-        total = sa.func.tenon_sum(value)
-        if func == "sum":
-            return total
-        return guard.raw.arith("/", total, sa.func.count(value), (MAX_SCALE, 0))
-    if func == "sum":
-        return sa.func.sum(value)
-    if func == "avg":
-        return sa.func.avg(value)
-    return sa.func.min(value) if func == "min" else sa.func.max(value)
-
-
-def _number(value: Any, scale: int | None = None) -> Any:
-    """Aggregates of exact decimals as exact Decimals (SQLite's own sum gives text or
-    int), at the field's scale for sums, minimums and maximums."""
-    if isinstance(value, float):
-        value = Decimal(repr(value))
-    if scale is not None and value is not None and not isinstance(value, bool):
-        value = Decimal(str(value)).quantize(Decimal(1).scaleb(-scale))
-    return value

@@ -171,6 +171,8 @@ def _paths(app: AppDef, obj: ObjectDef) -> dict[str, Any]:
         "properties": {
             "data": {"type": "array", "items": _ref(key)},
             "next_cursor": {"type": ["string", "null"]},
+            "total": {"type": "integer"},
+            "total_capped": {"type": "boolean"},
         },
     }
     bulk_result = {
@@ -191,6 +193,8 @@ def _paths(app: AppDef, obj: ObjectDef) -> dict[str, Any]:
         _query("limit", "rows per page (1–500)", {"type": "integer", "minimum": 1, "maximum": 500}),
         _query("cursor", "next_cursor of the previous page", {"type": "string"}),
         _query("fields", "fields to return, comma-separated", {"type": "string"}),
+        _query("expand", "reference fields to nest, comma-separated", {"type": "string"}),
+        _query("count", "also count the matching rows (exact up to 10,000)", {"type": "boolean"}),
     ]
     bulk_update_item = {
         "allOf": [
@@ -245,7 +249,7 @@ def _paths(app: AppDef, obj: ObjectDef) -> dict[str, Any]:
             "get": {
                 "tags": tag,
                 "summary": f"One {obj.name}",
-                "parameters": [list_params[-1]],
+                "parameters": [list_params[4], list_params[5]],
                 "responses": {"200": _json(_ref(key)), **_errors(401, 403, 404)},
             },
             "patch": {

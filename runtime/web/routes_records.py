@@ -23,10 +23,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from runtime.errors import NotFound, TenonError
+from runtime.services.analysis import Analysis
 from runtime.services.apps import AppService
 from runtime.services.export import export_csv
 from runtime.services.permits import Permits
-from runtime.services.reading import DEFAULT_LIMIT, MAX_LIMIT, Analysis, Reader
+from runtime.services.reading import DEFAULT_LIMIT, MAX_LIMIT, Reader
 from runtime.web import auth, body, openapi
 
 
@@ -57,8 +58,8 @@ def record_id_of(request: Request) -> int:
     return int(raw)
 
 
-def _fields(request: Request) -> list[str] | None:
-    raw = request.query_params.get("fields")
+def _fields(request: Request, name: str = "fields") -> list[str] | None:
+    raw = request.query_params.get(name)
     return [f.strip() for f in raw.split(",") if f.strip()] if raw else None
 
 
@@ -78,6 +79,8 @@ def list_records(request: Request) -> Response:
             limit=limit,
             cursor=params.get("cursor") or None,
             fields=_fields(request),
+            expand=_fields(request, "expand") or (),
+            count=params.get("count", "").lower() in ("true", "1"),
         )
     return JSONResponse(page.as_dict())
 
@@ -87,7 +90,14 @@ def get_record(request: Request) -> Response:
     read = reader(request)
     qualified = qualified_object(request, read)
     with request.app.state.engine.connect() as conn:
-        record = read.get_record(conn, actor, qualified, record_id_of(request), _fields(request))
+        record = read.get_record(
+            conn,
+            actor,
+            qualified,
+            record_id_of(request),
+            _fields(request),
+            _fields(request, "expand") or (),
+        )
     return JSONResponse(record)
 
 
