@@ -37,7 +37,8 @@ def test_every_error_code_of_the_write_path_is_documented() -> None:
 
     doc = (ROOT / "docs" / "records.md").read_text(encoding="utf-8")
     sources = [
-        ROOT / "runtime" / "services" / name for name in ("records.py", "inputs.py", "permits.py")
+        ROOT / "runtime" / "services" / name
+        for name in ("records.py", "inputs.py", "permits.py", "write_checks.py", "rules.py")
     ] + [ROOT / "runtime" / "web" / "routes_writes.py"]
     codes: set[str] = set()
     for path in sources:

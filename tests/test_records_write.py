@@ -6,6 +6,7 @@ rules, the permission again on the result, audit; any problem rolls back everyth
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from runtime.errors import TenonError
+from runtime.metadata.package import read_package_bytes
 from runtime.services.reading import Reader
 from runtime.services.records import Records
 from runtime.storage.engine import write_transaction
@@ -235,3 +237,41 @@ def test_a_signed_in_browser_writes_only_with_the_csrf_token(api: Api) -> None:
     anonymous = client.post(path, json=_new(department=dept, employee_no="C2"))
     assert anonymous.status_code in (401, 403)
     assert count(api, "employee") == len(api.staff.employees) + 1
+
+
+TICKETS = {
+    "name": "desk",
+    "version": "1.0.0",
+    "title": {"en": "Desk"},
+    "objects": [
+        {
+            "name": "ticket",
+            "fields": [
+                {"name": "number", "type": "auto_number", "pattern": "TCK-{YYYY}-{###}"},
+                {"name": "subject", "type": "text", "required": True},
+            ],
+        }
+    ],
+    "permissions": [{"role": "authenticated", "object": "ticket", "actions": ["read", "create"]}],
+}
+
+
+def test_auto_numbers_count_up_per_year_also_within_a_batch(api: Api) -> None:
+    state = api.client.app.state  # type: ignore[attr-defined]
+    state.apps.install(
+        read_package_bytes(json.dumps(TICKETS).encode(), "desk.json"), actor="tester"
+    )
+    path = "/api/v1/apps/desk/objects/ticket/records"
+    one = api.call("ann", "POST", path, json={"subject": "Laptop"})
+    assert one.status_code == 201, one.text
+    year = state.clock.now().year
+    assert one.json()["number"] == f"TCK-{year}-001"
+    many = api.call(
+        "ann", "POST", f"{path}/bulk", json={"records": [{"subject": "a"}, {"subject": "b"}]}
+    )
+    assert many.status_code == 201
+    listed = api.get("ann", path, sort="number").json()["data"]
+    assert [r["number"] for r in listed] == [f"TCK-{year}-00{i}" for i in (1, 2, 3)]
+    given = api.call("ann", "POST", path, json={"subject": "x", "number": "TCK-1"})
+    error = _error(given, 422, "VALIDATION_FAILED")
+    assert [(d["path"], d["code"]) for d in error["details"]] == [("/number", "FIELD_READ_ONLY")]

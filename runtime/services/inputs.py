@@ -10,7 +10,7 @@ can show all of them at once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,6 +36,55 @@ def blank(value: Any) -> bool:
     return value is None or value == "" or value == []
 
 
+class Known:
+    """Users and referenced records already looked up (for many rows at once)."""
+
+    def __init__(self) -> None:
+        self.users: dict[str, int | None] = {}
+        self.records: dict[str, dict[int, bool]] = {}
+
+    def prefetch(
+        self,
+        conn: Connection,
+        app: str,
+        fields: Sequence[FieldDef],
+        rows: Sequence[Any],
+        tables: Any,
+    ) -> None:
+        """Look up every username and referenced id of ``rows``, one query per field."""
+        for fdef in fields:
+            given = [r.get(fdef.name) for r in rows if isinstance(r, Mapping)]
+            if fdef.storage == "user":
+                names = sorted({v for v in given if isinstance(v, str)} - set(self.users))
+                for chunk in _chunks(names):
+                    query = sa.select(_USERS.c.username, _USERS.c.id)
+                    found = dict(conn.execute(query.where(_USERS.c.username.in_(chunk))).all())
+                    self.users.update({n: found.get(n) for n in chunk})
+            elif fdef.storage == "reference" and fdef.target:
+                target = qualify(app, fdef.target)
+                seen = self.records.setdefault(target, {})
+                ids = {_id(v) for v in given}
+                wanted = sorted(i for i in ids if i is not None and i not in seen)
+                table = tables(target)
+                for chunk in _chunks(wanted):
+                    query = sa.select(table.c.id).where(table.c.id.in_(chunk))
+                    if SOFT_DELETE_COLUMN in table.c:
+                        query = query.where(table.c[SOFT_DELETE_COLUMN].is_(None))
+                    present = {int(i) for i in conn.execute(query).scalars()}
+                    seen.update({i: i in present for i in chunk})
+
+
+def _id(value: Any) -> int | None:
+    try:
+        return int(coerce_value(value, {"type": "reference"}))
+    except (CoerceError, TypeError, ValueError):
+        return None
+
+
+def _chunks(items: Sequence[Any], size: int = 500) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
 def parse(
     conn: Connection,
     app: str,
@@ -43,8 +92,10 @@ def parse(
     data: Mapping[str, Any],
     tables: Any,
     prefix: str = "",
+    known: Known | None = None,
 ) -> tuple[dict[str, Any], list[Issue]]:
     """Column values for the fields in ``data`` and the problems found."""
+    known = known or Known()
     values: dict[str, Any] = {}
     issues: list[Issue] = []
     for name, raw in data.items():
@@ -66,7 +117,7 @@ def parse(
             values[name] = None
             continue
         try:
-            values[name] = _value(conn, app, fdef, raw, tables)
+            values[name] = _value(conn, app, fdef, raw, tables, known)
         except CoerceError as error:
             issues.append(Issue(path, f"{name} {error}", "INVALID_VALUE"))
         except LookupError as error:
@@ -74,23 +125,26 @@ def parse(
     return values, issues
 
 
-def _value(conn: Connection, app: str, fdef: FieldDef, raw: Any, tables: Any) -> Any:
+def _value(conn: Connection, app: str, fdef: FieldDef, raw: Any, tables: Any, known: Known) -> Any:
     if fdef.storage == "user":
         if not isinstance(raw, str):
             raise CoerceError("must be a username")
-        query = sa.select(_USERS.c.id).where(_USERS.c.username == raw)
-        found = conn.execute(query).scalar()
-        if found is None:
+        if raw not in known.users:
+            query = sa.select(_USERS.c.id).where(_USERS.c.username == raw)
+            found = conn.execute(query).scalar()
+            known.users[raw] = None if found is None else int(found)
+        user = known.users[raw]
+        if user is None:
             raise LookupError(f"{fdef.name}: there is no user {raw!r}")
-        return int(found)
+        return user
     value = coerce_value(raw, fdef.spec)
     if fdef.storage == "reference":
         assert fdef.target is not None
-        table = tables(qualify(app, fdef.target))
-        where = [table.c.id == value]
-        if SOFT_DELETE_COLUMN in table.c:
-            where.append(table.c[SOFT_DELETE_COLUMN].is_(None))
-        if conn.execute(sa.select(table.c.id).where(*where)).first() is None:
+        target = qualify(app, fdef.target)
+        seen = known.records.setdefault(target, {})
+        if value not in seen:
+            known.prefetch(conn, app, [fdef], [{fdef.name: value}], tables)
+        if not seen.get(value):
             raise LookupError(f"{fdef.name}: there is no {fdef.target} record {value}")
     return value
 

@@ -12,13 +12,13 @@ what matched: the role, the action, the scope on this record, and the fields it 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from runtime.errors import Forbidden, Issue, NotFound
+from runtime.errors import Forbidden, Issue, NotFound, TenonError
 from runtime.metadata.model import SOFT_DELETE_COLUMN
 from runtime.security.actor import Actor
 from runtime.security.guard import Guard
@@ -35,20 +35,31 @@ class Permits:
         self, conn: Connection, guard: Guard, qualified: str, rules: Iterable[Rule], record_id: int
     ) -> list[Rule] | None:
         """The rules whose scope holds for the record; None when it does not exist."""
+        return self._matching_many(conn, guard, qualified, rules, [record_id]).get(record_id)
+
+    def _matching_many(
+        self,
+        conn: Connection,
+        guard: Guard,
+        qualified: str,
+        rules: Iterable[Rule],
+        ids: Collection[int],
+    ) -> dict[int, list[Rule]]:
+        """Per existing record of ``ids``: the rules whose scope holds for it."""
         rules = list(rules)
         table = self.reader.table(qualified)
         tests: list[Any] = [
             sa.case((guard.rule_condition(rule, table), 1), else_=0).label(f"r{i}")
             for i, rule in enumerate(rules)
         ]
-        where = [table.c.id == record_id]
+        where = [table.c.id.in_(sorted(ids))]
         if SOFT_DELETE_COLUMN in table.c:
             where.append(table.c[SOFT_DELETE_COLUMN].is_(None))
         query = sa.select(table.c.id, *tests).where(*where)
-        row = conn.execute(query).mappings().first()
-        if row is None:
-            return None
-        return [rule for i, rule in enumerate(rules) if row[f"r{i}"]]
+        return {
+            int(row["id"]): [rule for i, rule in enumerate(rules) if row[f"r{i}"]]
+            for row in conn.execute(query).mappings()
+        }
 
     def check(
         self,
@@ -61,31 +72,60 @@ class Permits:
     ) -> frozenset[str]:
         """The fields ``actor`` may write in the record by ``action``; raises NotFound,
         Forbidden, or Forbidden(FIELD_NOT_WRITABLE) naming each refused field."""
+        found = self.check_many(conn, actor, qualified, action, {record_id: list(fields)})
+        outcome = found[record_id]
+        if isinstance(outcome, TenonError):
+            raise outcome
+        return outcome
+
+    def check_many(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        action: str,
+        fields: Mapping[int, Iterable[str]],
+    ) -> dict[int, frozenset[str] | TenonError]:
+        """``check`` for many records in two queries: per record, the writable fields
+        or the error (not found, forbidden, fields refused) that ``check`` would raise."""
         obj = self.reader.object(qualified)
         guard = self.reader.guard(conn, actor)
         rules = self.policy.applicable(actor, qualified, action)
-        matched = self._matching(conn, guard, qualified, rules, record_id) if rules else []
-        if not matched:
-            readers = self.policy.applicable(actor, qualified, "read")
-            visible = self._matching(conn, guard, qualified, readers, record_id) if readers else []
-            if matched is None or not visible:
-                raise NotFound(f"{qualified} record {record_id} was not found")
-            what = "read-only token" if actor.read_only else "your roles"
-            raise Forbidden(f"{what} may not {action} this {obj.name}")
-        writable: set[str] = set()
-        for rule in matched:
-            writable |= self.policy.writable(rule, obj)
-        refused = [name for name in fields if name not in writable]
-        if refused:
-            raise Forbidden(
-                f"you may not change {', '.join(refused)} of this {obj.name}",
-                [
-                    Issue(f"/{name}", f"you may not change {name!r}", "FIELD_NOT_WRITABLE")
-                    for name in refused
-                ],
-                code="FIELD_NOT_WRITABLE",
-            )
-        return frozenset(writable)
+        ids = list(fields)
+        matched = self._matching_many(conn, guard, qualified, rules, ids) if rules else {}
+        lacking = [i for i in ids if not matched.get(i)]
+        readers = self.policy.applicable(actor, qualified, "read")
+        visible = (
+            self._matching_many(conn, guard, qualified, readers, lacking)
+            if lacking and readers
+            else {}
+        )
+        out: dict[int, frozenset[str] | TenonError] = {}
+        for record_id in ids:
+            rules_here = matched.get(record_id)
+            if not rules_here:
+                if not visible.get(record_id):
+                    out[record_id] = NotFound(f"{qualified} record {record_id} was not found")
+                else:
+                    what = "read-only token" if actor.read_only else "your roles"
+                    out[record_id] = Forbidden(f"{what} may not {action} this {obj.name}")
+                continue
+            writable: set[str] = set()
+            for rule in rules_here:
+                writable |= self.policy.writable(rule, obj)
+            refused = [name for name in fields[record_id] if name not in writable]
+            if refused:
+                out[record_id] = Forbidden(
+                    f"you may not change {', '.join(refused)} of this {obj.name}",
+                    [
+                        Issue(f"/{name}", f"you may not change {name!r}", "FIELD_NOT_WRITABLE")
+                        for name in refused
+                    ],
+                    code="FIELD_NOT_WRITABLE",
+                )
+            else:
+                out[record_id] = frozenset(writable)
+        return out
 
     def explain(
         self, conn: Connection, actor: Actor, qualified: str, record_id: int, action: str = "read"

@@ -23,7 +23,6 @@ written. ``bulk`` runs many of these in one transaction, collecting every row's 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,23 +33,28 @@ from sqlalchemy.engine import Connection
 
 from runtime.clock import Clock
 from runtime.errors import Conflict, Forbidden, Issue, TenonError, ValidationFailed
-from runtime.formula.engine import FormulaEngine
-from runtime.formula.errors import FormulaError
-from runtime.formula.evaluator import Compiled, Env
-from runtime.formula.lookups import SqlLookups
-from runtime.formula.sqlcompile import SqlCompiler, SqlEnv
 from runtime.metadata.model import SOFT_DELETE_COLUMN, ObjectDef
 from runtime.security.actor import Actor
 from runtime.services import inputs
 from runtime.services.computed import Computed
 from runtime.services.permits import Permits
 from runtime.services.reading import Reader
+from runtime.services.rules import Rules
+from runtime.services.write_checks import (
+    at_row,
+    auto_numbers,
+    duplicates,
+    integrity_error,
+    qualified_target,
+    sent_fields,
+    unique_issues,
+    version_of,
+)
 from runtime.storage import audit
 from runtime.storage.tables import USERS_TABLE
 
 MAX_BULK = 1000
 _USERS = sa.table(USERS_TABLE, sa.column("id"), sa.column("username"))
-_COUNTER = re.compile(r"\{(#+)\}")
 
 
 @dataclass(frozen=True)
@@ -69,76 +73,135 @@ class Records:
         self.clock: Clock = reader.clock
         self.permits = Permits(reader)
         self.computed = computed or Computed(reader.apps, reader.clock)
-        self.engine: FormulaEngine = reader.policy.engine
-        self._rules: dict[str, list[tuple[Mapping[str, Any], Compiled]]] = {}
+        self.rules = Rules(reader.policy.engine, self.computed.table, self.clock)
 
     # -- create -------------------------------------------------------------------------
 
     def create(
         self, conn: Connection, actor: Actor, qualified: str, data: Mapping[str, Any]
     ) -> Written:
+        return self.create_many(conn, actor, qualified, [data], single=True)[0]
+
+    def create_many(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        rows: Sequence[Any],
+        single: bool = False,
+    ) -> list[Written]:
+        """Create ``rows`` in set-based steps: inputs checked with one lookup per
+        reference field, one multi-row INSERT, one recompute, one permission query, one
+        audit insert. Every row's problems are reported together (``/rows/i/field``,
+        or ``/field`` for a single record); any problem refuses all of them."""
         obj = self.reader.object(qualified)
         if not self.reader.policy.applicable(actor, qualified, "create"):
             raise Forbidden(f"you may not create records of {qualified}")
+        if not rows:
+            return []
         app = qualified.partition(".")[0]
-        values, issues = inputs.parse(conn, app, obj, data, self.reader.table)
-        values = {**inputs.defaults(obj, values), **values}
-        named = {i.path for i in issues}  # a field with a bad value is not also "required"
-        issues += [i for i in inputs.missing(obj, values) if i.path not in named]
-        if issues:
-            raise ValidationFailed.from_issues(f"the {obj.name} was not saved", issues)
         table = self.reader.table(qualified)
+        known = inputs.Known()
+        known.prefetch(conn, app, obj.stored_fields, rows, self.reader.table)
+        issues: list[Issue] = []
+        prepared: list[dict[str, Any]] = []
+        sent: list[list[str]] = []
+        for i, data in enumerate(rows):
+            where = "" if single else f"/rows/{i}"
+            if not isinstance(data, Mapping):
+                issues.append(Issue(where, "must be a JSON object", "INVALID_BODY"))
+                continue
+            values, found = inputs.parse(conn, app, obj, data, self.reader.table, where, known)
+            values = {**inputs.defaults(obj, values), **values}
+            named = {x.path for x in found}  # a field with a bad value is not also "required"
+            found += [x for x in inputs.missing(obj, values, where) if x.path not in named]
+            issues += found
+            prepared.append(values)
+            sent.append(sent_fields(values, data))
+        issues += unique_issues(conn, obj, table, prepared, single)
+        if issues:
+            raise self._refused(obj, issues, len(rows), single)
         now = self.clock.now()
-        row = {
-            **values,
-            **self._numbers(conn, obj, table, now, values),
-            "version": 1,
-            "created_at": now,
-            "updated_at": now,
-            "created_by": actor.user_id,
-            "updated_by": actor.user_id,
-        }
-        record_id = self._execute_write(
-            conn, obj, sa.insert(table).values(row).returning(table.c.id)
+        counters: dict[tuple[str, str], int] = {}
+        columns = sorted({name for values in prepared for name in values})
+        full = [
+            {
+                **dict.fromkeys(columns),
+                **values,
+                **auto_numbers(conn, obj, table, now, values, counters),
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+                "created_by": actor.user_id,
+                "updated_by": actor.user_id,
+            }
+            for values in prepared
+        ]
+        ids = self._insert(conn, obj, table, full, single)
+        self.computed.recompute(conn, qualified, ids)
+        checked = self.permits.check_many(
+            conn, actor, qualified, "create", dict(zip(ids, sent, strict=True))
         )
-        self.computed.recompute(conn, qualified, [record_id])
-        self.permits.check(conn, actor, qualified, "create", record_id, _sent(values, data))
-        after = self._row(conn, table, record_id)
-        self._check_rules(conn, actor, obj, qualified, after)
-        self._audit(conn, actor, qualified, record_id, "create", {}, after, now)
-        return Written(record_id, 1)
+        for i, record_id in enumerate(ids):
+            outcome = checked[record_id]
+            if isinstance(outcome, TenonError):
+                if single:
+                    raise outcome
+                issues += at_row(outcome, f"/rows/{i}")
+        if issues:
+            raise self._refused(obj, issues, len(rows), single)
+        after = self._rows(conn, table, ids)
+        if single:
+            self.rules.check(conn, actor, obj, qualified, after[ids[0]])
+        else:
+            for i, record_id in enumerate(ids):
+                row = after[record_id]
+                issues += self.rules.issues(conn, actor, obj, qualified, row, f"/rows/{i}")[0]
+            if issues:
+                raise self._refused(obj, issues, len(rows), single)
+        self._audit_many(conn, actor, qualified, "create", [(i, {}, after[i]) for i in ids], now)
+        return [Written(record_id, 1) for record_id in ids]
 
-    def _numbers(
-        self, conn: Connection, obj: ObjectDef, table: sa.Table, now: datetime, given: Any
-    ) -> dict[str, str]:
-        """Values of auto-number fields: the pattern with the date filled in and the next
-        counter among the values with the same prefix (``PIP-2025-0007``)."""
-        out: dict[str, str] = {}
-        for fdef in obj.stored_fields:
-            if fdef.type != inputs.AUTO or fdef.name in given:
-                continue
-            pattern = str(fdef.spec.get("pattern") or "{####}")
-            text = pattern.replace("{YYYY}", f"{now.year:04d}").replace(
-                "{YY}", f"{now.year % 100:02d}"
-            )
-            text = text.replace("{MM}", f"{now.month:02d}").replace("{DD}", f"{now.day:02d}")
-            counter = _COUNTER.search(text)
-            if counter is None:
-                out[fdef.name] = text
-                continue
-            prefix, width = text[: counter.start()], len(counter.group(1))
-            column = table.c[fdef.name]
-            taken = conn.execute(
-                sa.select(column).where(column.startswith(prefix, autoescape=True))
-            ).scalars()
-            highest = 0
-            for value in taken:
-                digits = re.match(r"\d+", str(value)[len(prefix) :])
-                if digits:
-                    highest = max(highest, int(digits.group(0)))
-            number = str(highest + 1).zfill(width)
-            out[fdef.name] = prefix + number + text[counter.end() :]
-        return out
+    def _insert(
+        self,
+        conn: Connection,
+        obj: ObjectDef,
+        table: sa.Table,
+        rows: list[dict[str, Any]],
+        single: bool,
+    ) -> list[int]:
+        """One multi-row INSERT; if the database refuses it, each row on its own (in a
+        savepoint) to say which rows it refused and why."""
+        stmt = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        savepoint = conn.begin_nested()
+        try:
+            ids = [int(i) for i in conn.execute(stmt, rows).scalars()]
+            savepoint.commit()
+            return ids
+        except sa.exc.IntegrityError as exc:
+            savepoint.rollback()
+            if single:
+                raise integrity_error(obj, exc) from None
+        issues: list[Issue] = []
+        for i, row in enumerate(rows):
+            one = conn.begin_nested()
+            try:
+                conn.execute(sa.insert(table).values(row))
+            except sa.exc.IntegrityError as exc:
+                issues += at_row(integrity_error(obj, exc), f"/rows/{i}")
+            finally:
+                one.rollback()
+        if not issues:  # only the rows together clash (two rows with one unique value)
+            issues = duplicates(obj, rows)
+        raise self._refused(obj, issues, len(rows), single)
+
+    def _refused(self, obj: ObjectDef, issues: list[Issue], count: int, single: bool) -> TenonError:
+        if single:
+            return ValidationFailed.from_issues(f"the {obj.name} was not saved", issues)
+        bad = len({i.path.split("/")[2] for i in issues if i.path.startswith("/rows/")})
+        return ValidationFailed.from_issues(
+            f"nothing was saved: {bad} of {count} records have problems", issues
+        )
 
     # -- update -------------------------------------------------------------------------
 
@@ -155,9 +218,9 @@ class Records:
         table = self.reader.table(qualified)
         app = qualified.partition(".")[0]
         values, issues = inputs.parse(conn, app, obj, data, self.reader.table)
-        sent = _sent(values, data)
+        sent = sent_fields(values, data)
         self.permits.check(conn, actor, qualified, "update", record_id, sent)
-        expected = _version(version)
+        expected = version_of(version)
         before = self._row(conn, table, record_id, lock=True)
         self._current(conn, qualified, before, expected)
         issues += [i for i in inputs.missing(obj, {**before, **values}) if i.path[1:] in values]
@@ -180,7 +243,7 @@ class Records:
         self.computed.recompute(conn, qualified, [record_id], changed, old_links)
         self.permits.check(conn, actor, qualified, "update", record_id, sent)
         after = self._row(conn, table, record_id)
-        self._check_rules(conn, actor, obj, qualified, after)
+        self.rules.check(conn, actor, obj, qualified, after)
         self._audit(conn, actor, qualified, record_id, "update", before, after, now)
         return Written(record_id, expected + 1)
 
@@ -199,7 +262,7 @@ class Records:
         self.permits.check(conn, actor, qualified, "delete", record_id)
         before = self._row(conn, table, record_id, lock=True)
         if version is not None:
-            self._current(conn, qualified, before, _version(version))
+            self._current(conn, qualified, before, version_of(version))
         now = self.clock.now()
         if obj.soft_delete:
             stmt: Any = (
@@ -218,7 +281,7 @@ class Records:
             self._execute_write(conn, obj, sa.delete(table).where(table.c.id == record_id))
             for fdef in obj.stored_fields:  # the records it counted in (rollups)
                 if fdef.storage == "reference" and before.get(fdef.name) is not None:
-                    target = _qualified(qualified, fdef.target)
+                    target = qualified_target(qualified, fdef.target)
                     self.computed.recompute(conn, target, [before[fdef.name]])
         self._audit(conn, actor, qualified, record_id, "delete", before, {}, now)
 
@@ -274,6 +337,10 @@ class Records:
             raise TenonError("the record is gone", code="NOT_FOUND", status=404)
         return dict(row)
 
+    def _rows(self, conn: Connection, table: sa.Table, ids: list[int]) -> dict[int, dict[str, Any]]:
+        query = sa.select(table).where(table.c.id.in_(ids))
+        return {int(row["id"]): dict(row) for row in conn.execute(query).mappings()}
+
     def _current(
         self, conn: Connection, qualified: str, row: Mapping[str, Any], expected: int
     ) -> None:
@@ -299,68 +366,12 @@ class Records:
         try:
             result = conn.execute(stmt)
         except sa.exc.IntegrityError as exc:
-            raise _integrity(obj, exc) from None
+            raise integrity_error(obj, exc) from None
         if count:
             return int(result.rowcount or 0)
         if stmt.is_insert:
             return int(result.scalar_one())
         return 0
-
-    def _check_rules(
-        self, conn: Connection, actor: Actor, obj: ObjectDef, qualified: str, row: Any
-    ) -> None:
-        """The object's rules on the record as written: each ``when`` that holds is a
-        problem with the rule's code, on the rule's field."""
-        rules = self._compiled_rules(obj, qualified)
-        if not rules:
-            return
-        now = self.clock.now()
-        compiler = SqlCompiler(
-            conn.dialect.name, self.computed.table, SqlEnv(now.date(), now, actor.user_id)
-        )
-        env = Env(
-            now.date(),
-            now,
-            actor.user_id,
-            SqlLookups(conn, compiler, self.computed.table(qualified)),
-        )
-        issues: list[Issue] = []
-        status = 422
-        for spec, formula in rules:
-            try:
-                hit = formula.evaluate(dict(row), env)
-            except FormulaError as error:
-                hit, spec = True, {**spec, "message": {"en": f"the rule could not run: {error}"}}
-            if hit is True:
-                message = spec.get("message") or {}
-                text = message.get("en") if isinstance(message, Mapping) else str(message)
-                field = spec.get("field")
-                issues.append(
-                    Issue(
-                        f"/{field}" if field else "",
-                        str(text or "a rule failed"),
-                        str(spec.get("code") or "RULE_FAILED"),
-                    )
-                )
-                if spec.get("status") == 409:
-                    status = 409
-        if issues:
-            refused = ValidationFailed.from_issues(f"the {obj.name} was not saved", issues)
-            refused.status = status
-            refused.code = issues[0].code if len(issues) == 1 else "VALIDATION_FAILED"
-            raise refused
-
-    def _compiled_rules(
-        self, obj: ObjectDef, qualified: str
-    ) -> list[tuple[Mapping[str, Any], Compiled]]:
-        if qualified not in self._rules:
-            found = []
-            for spec in obj.spec.get("rules") or []:
-                found.append(
-                    (spec, self.engine.compile(str(spec["when"]), qualified, expect="boolean"))
-                )
-            self._rules[qualified] = found
-        return self._rules[qualified]
 
     def _audit(
         self,
@@ -373,79 +384,36 @@ class Records:
         after: Mapping[str, Any],
         at: datetime,
     ) -> None:
-        obj = self.reader.object(qualified)
-        names = [f.name for f in obj.stored_fields]
-        changes = {n: (before.get(n), after.get(n)) for n in names if before.get(n) != after.get(n)}
-        audit.write(
+        self._audit_many(conn, actor, qualified, operation, [(record_id, before, after)], at)
+
+    def _audit_many(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        operation: str,
+        changes: Sequence[tuple[int, Mapping[str, Any], Mapping[str, Any]]],
+        at: datetime,
+    ) -> None:
+        """One audit entry per record: the before and after of every changed field."""
+        names = [f.name for f in self.reader.object(qualified).stored_fields]
+        audit.write_many(
             conn,
             at=at,
             actor_id=actor.user_id,
             actor_name=actor.username,
             qualified=qualified,
-            record_id=record_id,
             operation=operation,
-            changes=changes,
+            entries=[
+                (
+                    record_id,
+                    {
+                        n: (before.get(n), after.get(n))
+                        for n in names
+                        if before.get(n) != after.get(n)
+                    },
+                )
+                for record_id, before, after in changes
+            ],
             on_behalf_of=getattr(actor, "on_behalf_of", None),
         )
-
-
-def _sent(values: Mapping[str, Any], data: Mapping[str, Any]) -> list[str]:
-    return [name for name in data if name in values]
-
-
-def _qualified(qualified: str, target: str | None) -> str:
-    assert target is not None
-    return target if "." in target else f"{qualified.partition('.')[0]}.{target}"
-
-
-def _version(raw: Any) -> int:
-    if isinstance(raw, str) and raw.isdigit() and len(raw) < 12:
-        raw = int(raw)
-    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw < 2**31:
-        raise TenonError(
-            "send the record's version (from when it was read) to change it",
-            [Issue("/version", "must be the record's current version", "VERSION_REQUIRED")],
-            code="VERSION_REQUIRED",
-        )
-    return raw
-
-
-def record_id(raw: Any) -> int:
-    """A record id from a request body, or a 400 naming it."""
-    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw < 2**63:
-        raise TenonError(
-            "each record needs its id, a whole number",
-            [Issue("/id", "must be the id of a record", "ID_REQUIRED")],
-            code="ID_REQUIRED",
-        )
-    return raw
-
-
-def _integrity(obj: ObjectDef, exc: sa.exc.IntegrityError) -> TenonError:
-    """A refusal by the database (unique values, records still referring) as an answer
-    naming the fields, never the SQL."""
-    text = str(exc.orig)
-    constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None) or ""
-    lowered = text.lower()
-    if "unique" in lowered or "duplicate" in lowered:
-        fields = [
-            f.name
-            for f in obj.stored_fields
-            if f.name in constraint or re.search(rf"\.{re.escape(f.name)}\b", text)
-        ]
-        for constraint_def in obj.constraints:
-            if constraint_def.name in constraint or all(
-                re.search(rf"\.{re.escape(n)}\b", text) for n in constraint_def.fields
-            ):
-                fields = list(constraint_def.fields)
-        issues = [
-            Issue(f"/{name}", f"another {obj.name} already has this {name}", "NOT_UNIQUE")
-            for name in fields or ["id"]
-        ]
-        return ValidationFailed.from_issues(f"the {obj.name} was not saved", issues)
-    if "foreign key" in lowered:
-        return Conflict(
-            f"other records still refer to this {obj.name}; change or delete them first",
-            code="REFERENCED",
-        )
-    return Conflict(f"the database refused the change to this {obj.name}", code="CONFLICT")

@@ -66,21 +66,21 @@ def write(
     on_behalf_of: str | None = None,
 ) -> None:
     """Append one entry; ``changes`` maps a field to its (before, after) values."""
-    app, _, obj = qualified.partition(".")
-    body = {name: [_plain(before), _plain(after)] for name, (before, after) in changes.items()}
-    conn.execute(
-        sa.insert(TABLE).values(
-            at=at,
-            actor_id=actor_id,
-            actor_name=actor_name,
-            on_behalf_of=on_behalf_of,
-            app=app,
-            object=obj,
-            record_id=record_id,
-            operation=operation,
-            changes=json.dumps(body, ensure_ascii=False, sort_keys=True),
-        )
+    write_many(
+        conn,
+        at=at,
+        actor_id=actor_id,
+        actor_name=actor_name,
+        qualified=qualified,
+        operation=operation,
+        entries=[(record_id, changes)],
+        on_behalf_of=on_behalf_of,
     )
+
+
+def _encode(changes: Mapping[str, tuple[Any, Any]]) -> str:
+    body = {name: [_plain(before), _plain(after)] for name, (before, after) in changes.items()}
+    return json.dumps(body, ensure_ascii=False, sort_keys=True)
 
 
 def entries(conn: Connection, qualified: str, record_id: int) -> list[dict[str, Any]]:
@@ -97,3 +97,37 @@ def entries(conn: Connection, qualified: str, record_id: int) -> list[dict[str, 
         entry["changes"] = json.loads(entry["changes"])
         out.append(entry)
     return out
+
+
+def write_many(
+    conn: Connection,
+    *,
+    at: datetime,
+    actor_id: int | None,
+    actor_name: str,
+    qualified: str,
+    operation: str,
+    entries: list[tuple[int, Mapping[str, tuple[Any, Any]]]],
+    on_behalf_of: str | None = None,
+) -> None:
+    """Append one entry per (record id, changes), in one statement."""
+    if not entries:
+        return
+    app, _, obj = qualified.partition(".")
+    conn.execute(
+        sa.insert(TABLE),
+        [
+            {
+                "at": at,
+                "actor_id": actor_id,
+                "actor_name": actor_name,
+                "on_behalf_of": on_behalf_of,
+                "app": app,
+                "object": obj,
+                "record_id": record_id,
+                "operation": operation,
+                "changes": _encode(changes),
+            }
+            for record_id, changes in entries
+        ],
+    )

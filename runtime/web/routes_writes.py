@@ -24,7 +24,8 @@ from starlette.routing import Route
 from runtime.errors import NotFound, TenonError
 from runtime.security.actor import Actor
 from runtime.services.reading import Reader
-from runtime.services.records import Records, Written, record_id
+from runtime.services.records import MAX_BULK, Records, Written
+from runtime.services.write_checks import record_id
 from runtime.storage.engine import write_transaction
 from runtime.web import auth, body
 from runtime.web.routes_records import qualified_object, reader, record_id_of
@@ -104,7 +105,12 @@ async def bulk_create(request: Request) -> Response:
     rows = _rows(await body.read_object(request, {"records"}, max_bytes=BULK_BYTES))
 
     def work(conn: Any, write: Records, read: Reader, actor: Actor, qualified: str) -> Any:
-        done = write.bulk(conn, rows, lambda c, row: write.create(c, actor, qualified, row))
+        if len(rows) > MAX_BULK:
+            raise TenonError(
+                f"send at most {MAX_BULK} records per request ({len(rows)} sent)",
+                code="TOO_MANY_RECORDS",
+            )
+        done = write.create_many(conn, actor, qualified, rows)
         return {"data": [{"id": d.id, "version": d.version} for d in done]}
 
     return JSONResponse(await run_in_threadpool(_run, request, work), status_code=201)

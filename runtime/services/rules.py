@@ -1,0 +1,89 @@
+"""An object's rules, run on a record as written.
+
+A rule is a condition in the formula language that must not hold (``base_salary < 0``),
+with a stable code, the field it is about, a message, and 422 or 409. Rules run after
+the row is written and its computed fields recomputed, so they see the record exactly as
+it will be stored; they are evaluated by the formula evaluator (every function works),
+reading related records through the transaction's connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from runtime.clock import Clock
+from runtime.errors import Issue, ValidationFailed
+from runtime.formula.engine import FormulaEngine
+from runtime.formula.errors import FormulaError
+from runtime.formula.evaluator import Compiled, Env
+from runtime.formula.lookups import SqlLookups
+from runtime.formula.sqlcompile import SqlCompiler, SqlEnv
+from runtime.metadata.model import ObjectDef
+from runtime.security.actor import Actor
+
+TableFor = Any
+
+
+class Rules:
+    def __init__(self, engine: FormulaEngine, tables: TableFor, clock: Clock) -> None:
+        self.engine = engine
+        self.tables = tables
+        self.clock = clock
+        self._rules: dict[str, list[tuple[Mapping[str, Any], Compiled]]] = {}
+
+    def check(
+        self, conn: Connection, actor: Actor, obj: ObjectDef, qualified: str, row: Any
+    ) -> None:
+        """The object's rules on the record as written: each ``when`` that holds is a
+        problem with the rule's code, on the rule's field."""
+        issues, status = self.issues(conn, actor, obj, qualified, row, "")
+        if issues:
+            refused = ValidationFailed.from_issues(f"the {obj.name} was not saved", issues)
+            refused.status = status
+            refused.code = issues[0].code if len(issues) == 1 else "VALIDATION_FAILED"
+            raise refused
+
+    def issues(
+        self, conn: Connection, actor: Actor, obj: ObjectDef, qualified: str, row: Any, where: str
+    ) -> tuple[list[Issue], int]:
+        rules = self._compiled(obj, qualified)
+        if not rules:
+            return [], 422
+        now = self.clock.now()
+        tables = self.tables
+        compiler = SqlCompiler(conn.dialect.name, tables, SqlEnv(now.date(), now, actor.user_id))
+        lookups = SqlLookups(conn, compiler, tables(qualified))
+        env = Env(now.date(), now, actor.user_id, lookups)
+        issues: list[Issue] = []
+        status = 422
+        for spec, formula in rules:
+            try:
+                hit = formula.evaluate(dict(row), env)
+            except FormulaError as error:
+                hit, spec = True, {**spec, "message": {"en": f"the rule could not run: {error}"}}
+            if hit is True:
+                message = spec.get("message") or {}
+                text = message.get("en") if isinstance(message, Mapping) else str(message)
+                field = spec.get("field")
+                code = str(spec.get("code") or "RULE_FAILED")
+                issues.append(
+                    Issue(
+                        where + (f"/{field}" if field else ""), str(text or "a rule failed"), code
+                    )
+                )
+                if spec.get("status") == 409:
+                    status = 409
+        return issues, status
+
+    def _compiled(self, obj: ObjectDef, qualified: str) -> list[tuple[Mapping[str, Any], Compiled]]:
+        if qualified not in self._rules:
+            found = []
+            for spec in obj.spec.get("rules") or []:
+                found.append(
+                    (spec, self.engine.compile(str(spec["when"]), qualified, expect="boolean"))
+                )
+            self._rules[qualified] = found
+        return self._rules[qualified]
