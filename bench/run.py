@@ -3,6 +3,7 @@
     python bench/run.py formula [--rows 100000] [--database-url URL]
     python bench/run.py upgrade [--rows 50000] [--database-url URL]
     python bench/run.py scope [--rows 100000] [--database-url URL]
+    python bench/run.py api [--rows 100000]
 
 Each prints its measurements, and as its last line one JSON object with the ratios
 against the baseline measured in the same run.
@@ -20,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/run.py")
-    parser.add_argument("name", choices=["formula", "upgrade", "scope"])
+    parser.add_argument("name", choices=["formula", "upgrade", "scope", "api"])
     parser.add_argument("--rows", type=int, default=None)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args(argv)
@@ -38,6 +39,14 @@ def main(argv: list[str] | None = None) -> int:
         result = scope.run(args.rows or 100_000, args.database_url)
         for key, value in result.items():
             print(f"{key:>18}: {value}")
+        print(json.dumps(result))
+        return 0
+    if args.name == "api":
+        import api
+
+        result = api.run(args.rows or 100_000, args.database_url)
+        for key, value in result.items():
+            print(f"{key:>20}: {value}")
         print(json.dumps(result))
         return 0
     import upgrade

@@ -275,3 +275,11 @@ def test_auto_numbers_count_up_per_year_also_within_a_batch(api: Api) -> None:
     given = api.call("ann", "POST", path, json={"subject": "x", "number": "TCK-1"})
     error = _error(given, 422, "VALIDATION_FAILED")
     assert [(d["path"], d["code"]) for d in error["details"]] == [("/number", "FIELD_READ_ONLY")]
+
+
+def test_text_with_a_nul_character_is_refused_on_its_field(api: Api) -> None:
+    ann = employee(api, "E4")
+    path = f"{BASE}/employee/records/{ann['id']}"
+    bad = {"job_title": "a\x00b", "version": ann["version"]}
+    error = _error(api.call("hera", "PATCH", path, json=bad), 422, "VALIDATION_FAILED")
+    assert [(d["path"], d["code"]) for d in error["details"]] == [("/job_title", "INVALID_VALUE")]

@@ -40,11 +40,11 @@ class FieldDef:
     spec: Mapping[str, Any]
     volatile: bool = False  # a computed field that reads the clock: computed when read
 
-    @property
+    @cached_property
     def computed(self) -> bool:
         return self.type in COMPUTED_TYPES
 
-    @property
+    @cached_property
     def returns(self) -> str | None:
         """The value type: the field's type, or a computed field's ``returns``."""
         if not self.computed:
@@ -52,7 +52,7 @@ class FieldDef:
         value = self.spec.get("returns")
         return str(value) if isinstance(value, str) and value in FIELD_TYPES else None
 
-    @property
+    @cached_property
     def storage(self) -> str | None:
         """The column kind; computed fields are stored in a column of their result type
         (recomputed on every write) unless they read the clock."""
@@ -62,7 +62,7 @@ class FieldDef:
             return FIELD_TYPES[self.returns].storage
         return FIELD_TYPES[self.type].storage
 
-    @property
+    @cached_property
     def stored(self) -> bool:
         return self.storage is not None
 
@@ -160,7 +160,7 @@ class ObjectDef:
     def field(self, name: str) -> FieldDef:
         return self.by_name[name]
 
-    @property
+    @cached_property
     def stored_fields(self) -> tuple[FieldDef, ...]:
         return tuple(f for f in self.fields if f.stored)
 

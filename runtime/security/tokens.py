@@ -143,8 +143,9 @@ class TokenService:
         info = TokenInfo(token_id, user_id, name, prefix, scope, now, expires_at, None, None)
         return secret, info
 
-    def resolve(self, secret: str) -> TokenInfo | None:
-        """The live token of an active user that ``secret`` names, or None."""
+    def resolve(self, secret: str, conn: Connection | None = None) -> TokenInfo | None:
+        """The live token of an active user that ``secret`` names, or None (looked up on
+        ``conn`` when given)."""
         if not secret.startswith(MARK) or len(secret) > MAX_SECRET_LENGTH:
             return None
         now = self.clock.now()
@@ -153,7 +154,10 @@ class TokenService:
             .join(USERS, USERS.c.id == TABLE.c.user_id)
             .where(TABLE.c.token_hash == secret_hash(secret), USERS.c.is_active.is_(True))
         )
-        with self.engine.connect() as conn:
+        if conn is None:
+            with self.engine.connect() as own:
+                row = own.execute(query).mappings().first()
+        else:
             row = conn.execute(query).mappings().first()
         if row is None or row["revoked_at"] is not None or now >= row["expires_at"]:
             return None

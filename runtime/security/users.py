@@ -130,9 +130,12 @@ class UserService:
             raise NotFound(f"No user named {username!r}", code="USER_NOT_FOUND")
         return user
 
-    def get_by_id(self, user_id: int) -> UserInfo | None:
-        with self.engine.connect() as conn:
+    def get_by_id(self, user_id: int, conn: Connection | None = None) -> UserInfo | None:
+        if conn is not None:
             found = self._load(conn, USERS.c.id == user_id)
+        else:
+            with self.engine.connect() as own:
+                found = self._load(own, USERS.c.id == user_id)
         return found[0] if found else None
 
     def roles_of(self, username: str) -> frozenset[str]:

@@ -104,6 +104,17 @@ class AppService:
                 for r in conn.execute(query)
             ]
 
+    def fingerprint(self) -> tuple[tuple[str, str, str], ...]:
+        """(name, version, package hash) of every installed app: what a worker compares
+        to know whether its compiled definitions are still current (one small query)."""
+        query = (
+            sa.select(App.name, AppVersion.version, AppVersion.package_hash)
+            .join(AppVersion, AppVersion.id == App.current_version_id)
+            .order_by(App.name)
+        )
+        with self.engine.connect() as conn:
+            return tuple((str(a), str(b), str(c)) for a, b, c in conn.execute(query))
+
     def definitions(self) -> dict[str, dict[str, Any]]:
         with self.engine.connect() as conn:
             return _installed_definitions(conn)

@@ -57,6 +57,7 @@ class Computed:
         self.clock = clock or Clock()
         self.engine = FormulaEngine(a.raw for a in self.apps.values())
         self._tables: dict[str, sa.Table] = {}
+        self._affects: dict[str, bool] = {}
         self.targets: dict[str, list[_Target]] = {}
         for app in self.apps.values():
             for obj in app.objects:
@@ -100,6 +101,18 @@ class Computed:
             passes += 1
         return changed
 
+    def affects(self, qualified: str) -> bool:
+        """Does writing a record of ``qualified`` change any stored computed field (its
+        own, or one of another record that reads it)?"""
+        if qualified not in self._affects:
+            self._affects[qualified] = bool(self.targets.get(qualified)) or any(
+                dep.obj == qualified and dep.via
+                for targets in self.targets.values()
+                for target in targets
+                for dep in target.reads
+            )
+        return self._affects[qualified]
+
     def recompute(
         self,
         conn: Connection,
@@ -112,6 +125,8 @@ class Computed:
         any), recompute them and every record whose computed fields read them.
         ``old_links`` gives, per reference field, the ids it pointed at before the write,
         so the previous parent of a moved child line is recomputed too."""
+        if not self.affects(qualified):
+            return
         work: list[tuple[str, Any, set[str] | None, Mapping[str, Collection[int]]]] = [
             (qualified, list(ids), set(changed) if changed is not None else None, old_links or {})
         ]

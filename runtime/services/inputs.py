@@ -74,6 +74,17 @@ class Known:
                     seen.update({i: i in present for i in chunk})
 
 
+def _has_nul(value: Any) -> bool:
+    """Text with a NUL character, which PostgreSQL cannot store, anywhere in ``value``."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
+
+
 def _id(value: Any) -> int | None:
     try:
         return int(coerce_value(value, {"type": "reference"}))
@@ -115,6 +126,9 @@ def parse(
             continue
         if blank(raw):
             values[name] = None
+            continue
+        if _has_nul(raw):
+            issues.append(Issue(path, f"{name} contains a NUL character", "INVALID_VALUE"))
             continue
         try:
             values[name] = _value(conn, app, fdef, raw, tables, known)

@@ -140,7 +140,7 @@ class Records:
         ids = self._insert(conn, obj, table, full, single)
         self.computed.recompute(conn, qualified, ids)
         checked = self.permits.check_many(
-            conn, actor, qualified, "create", dict(zip(ids, sent, strict=True))
+            conn, actor, qualified, "create", dict(zip(ids, sent, strict=True)), exist=True
         )
         for i, record_id in enumerate(ids):
             outcome = checked[record_id]
@@ -173,15 +173,18 @@ class Records:
         """One multi-row INSERT; if the database refuses it, each row on its own (in a
         savepoint) to say which rows it refused and why."""
         stmt = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        if single:  # a refusal ends the whole transaction anyway: no savepoint needed
+            try:
+                return [int(i) for i in conn.execute(stmt, rows).scalars()]
+            except sa.exc.IntegrityError as exc:
+                raise integrity_error(obj, exc) from None
         savepoint = conn.begin_nested()
         try:
             ids = [int(i) for i in conn.execute(stmt, rows).scalars()]
             savepoint.commit()
             return ids
-        except sa.exc.IntegrityError as exc:
+        except sa.exc.IntegrityError:
             savepoint.rollback()
-            if single:
-                raise integrity_error(obj, exc) from None
         issues: list[Issue] = []
         for i, row in enumerate(rows):
             one = conn.begin_nested()

@@ -110,8 +110,9 @@ def _resolve(request: Request) -> None:
     scheme, _, credentials = (header or "").strip().partition(" ")
     if scheme.lower() == "bearer":
         tokens: TokenService = state.tokens
-        token = tokens.resolve(credentials.strip())
-        user = users.get_by_id(token.user_id) if token is not None else None
+        with state.engine.connect() as conn:  # one connection for the token and its user
+            token = tokens.resolve(credentials.strip(), conn)
+            user = users.get_by_id(token.user_id, conn) if token is not None else None
         if token is None or user is None or not user.is_active:
             raise Unauthorized(
                 "The API token is not valid: unknown, expired or revoked.", code="INVALID_TOKEN"

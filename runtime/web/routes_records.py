@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from runtime.errors import NotFound, TenonError
+from runtime.metadata.model import AppDef
 from runtime.services.analysis import Analysis
 from runtime.services.apps import AppService
 from runtime.services.export import export_csv
@@ -34,12 +35,14 @@ from runtime.web import auth, body, openapi
 def reader(request: Request) -> Reader:
     """The reader of the installed apps, rebuilt when another worker installed one."""
     apps: AppService = request.app.state.apps
-    installed = apps.installed()
-    key = tuple((a.name, a.version, a.package_hash) for a in installed)
+    key = apps.fingerprint()
     state = request.app.state
     current: tuple[Any, Reader] | None = getattr(state, "reader", None)
     if current is None or current[0] != key:
-        built = Reader({a.name: apps.get(a.name) for a in installed}, state.clock)
+        definitions = apps.definitions()
+        built = Reader(
+            {name: AppDef.from_dict(definitions[name]) for name, _, _ in key}, state.clock
+        )
         state.reader = (key, built)
         return built
     return current[1]
@@ -58,7 +61,7 @@ def record_id_of(request: Request) -> int:
     return int(raw)
 
 
-def _fields(request: Request, name: str = "fields") -> list[str] | None:
+def field_list(request: Request, name: str = "fields") -> list[str] | None:
     raw = request.query_params.get(name)
     return [f.strip() for f in raw.split(",") if f.strip()] if raw else None
 
@@ -78,8 +81,8 @@ def list_records(request: Request) -> Response:
             sort=params.get("sort") or None,
             limit=limit,
             cursor=params.get("cursor") or None,
-            fields=_fields(request),
-            expand=_fields(request, "expand") or (),
+            fields=field_list(request),
+            expand=field_list(request, "expand") or (),
             count=params.get("count", "").lower() in ("true", "1"),
         )
     return JSONResponse(page.as_dict())
@@ -95,8 +98,8 @@ def get_record(request: Request) -> Response:
             actor,
             qualified,
             record_id_of(request),
-            _fields(request),
-            _fields(request, "expand") or (),
+            field_list(request),
+            field_list(request, "expand") or (),
         )
     return JSONResponse(record)
 
@@ -160,7 +163,7 @@ def export(request: Request) -> Response:
             qualified,
             filter=params.get("filter") or None,
             sort=params.get("sort") or None,
-            fields=_fields(request),
+            fields=field_list(request),
         )
     name = qualified.replace(".", "-") + ".csv"
     return Response(

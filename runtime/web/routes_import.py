@@ -1,0 +1,166 @@
+"""Importing records from a file, and exporting them as a workbook, as the signed-in caller.
+
+    POST /api/v1/apps/{app}/objects/{object}/import             multipart: file, dry_run,
+                                                                 key, mapping (JSON object)
+    POST /api/v1/apps/{app}/objects/{object}/import/errors.csv  the same form, always a dry
+                                                                 run: every problem as CSV
+    GET  /api/v1/apps/{app}/objects/{object}/export.xlsx        filter, sort, fields
+
+An import answers 200 with its report (committed, or a dry run), or 422 when a commit
+found problems: the error body (each problem in ``details`` at ``/rows/<row>/<field>`` or
+``/columns/<header>``) plus the report under ``"report"``. Nothing is written then.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Message
+
+from runtime.errors import Issue, TenonError
+from runtime.services.export import export_xlsx
+from runtime.services.importing import Importer, ImportOptions, ImportReport, error_report_csv
+from runtime.services.sheets import MAX_BYTES, read_sheet
+from runtime.web import auth, body
+from runtime.web.routes_records import field_list, qualified_object, reader
+from runtime.web.routes_writes import records
+
+MAX_FORM_BYTES = MAX_BYTES + (64 << 10)  # the file and the few small fields around it
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def _body(request: Request) -> bytes:
+    """The request body, refused (413) past ``MAX_FORM_BYTES`` before it is all read."""
+    too_large = TenonError(
+        f"the upload is larger than {MAX_BYTES >> 20} MB", code="TOO_LARGE", status=413
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_FORM_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _upload(request: Request) -> tuple[bytes, str, ImportOptions]:
+    """The uploaded file, its name, and the options sent with it."""
+    raw = await _body(request)
+    sent = False
+
+    async def replay() -> Message:  # the body once, then the client's own messages
+        nonlocal sent
+        if sent:
+            return await request.receive()
+        sent = True
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    async with Request(request.scope, replay).form(
+        max_files=1, max_fields=10, max_part_size=64 << 10
+    ) as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise TenonError(
+                "send the file as the field 'file' of a multipart/form-data body",
+                [Issue("/file", "a CSV or XLSX file is required", "REQUIRED")],
+                code="FILE_REQUIRED",
+            )
+        data = await upload.read()
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        name = upload.filename or ""
+    dry_run = fields.get("dry_run", "false").strip().lower()
+    if dry_run not in ("true", "false"):
+        raise body.invalid("dry_run", "dry_run must be true or false")
+    mapping: Any = {}
+    if fields.get("mapping", "").strip():
+        try:
+            mapping = json.loads(fields["mapping"])
+        except ValueError:
+            raise body.invalid("mapping", "mapping must be a JSON object") from None
+    if not isinstance(mapping, dict) or not all(
+        isinstance(v, str) or v is None for v in mapping.values()
+    ):
+        raise body.invalid("mapping", "mapping must map column headers to field names or null")
+    key = fields.get("key", "").strip() or None
+    return data, name, ImportOptions(dry_run == "true", key, mapping)
+
+
+async def _import(request: Request, dry_run: bool = False) -> ImportReport:
+    actor = auth.require_actor(request)
+
+    def prepare() -> tuple[Importer, str]:  # the installed apps are read from the database
+        importer = Importer(records(request)[1])
+        qualified = qualified_object(request, importer.reader)
+        importer.check(actor, qualified)  # before the upload is read
+        return importer, qualified
+
+    importer, qualified = await run_in_threadpool(prepare)
+    data, name, options = await _upload(request)
+    if dry_run:
+        options = ImportOptions(True, options.key, options.mapping)
+    engine = request.app.state.engine
+
+    def work() -> ImportReport:
+        return importer.run(engine, actor, qualified, read_sheet(data, name), options)
+
+    return await run_in_threadpool(work)
+
+
+async def import_records(request: Request) -> Response:
+    report = await _import(request)
+    if report.errors and not report.dry_run:
+        answer = {**report.failure().body(), "report": report.as_dict()}
+        return JSONResponse(answer, status_code=422)
+    return JSONResponse(report.as_dict())
+
+
+async def import_errors(request: Request) -> Response:
+    report = await _import(request, dry_run=True)
+    name = f"{request.path_params['object']}-import-errors.csv"
+    return Response(
+        error_report_csv(report).encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )
+
+
+async def export_workbook(request: Request) -> Response:
+    actor = auth.require_actor(request)
+    params = request.query_params
+    qualified = f"{request.path_params['app']}.{request.path_params['object']}"
+
+    def work() -> bytes:
+        read = reader(request)
+        with request.app.state.engine.connect() as conn:
+            return export_xlsx(
+                read,
+                conn,
+                actor,
+                qualified_object(request, read),
+                filter=params.get("filter") or None,
+                sort=params.get("sort") or None,
+                fields=field_list(request),
+            )
+
+    data = await run_in_threadpool(work)
+    name = qualified.replace(".", "-") + ".xlsx"
+    return Response(
+        data, media_type=XLSX, headers={"content-disposition": f'attachment; filename="{name}"'}
+    )
+
+
+BASE = "/api/v1/apps/{app}/objects/{object}"
+routes = [
+    Route(f"{BASE}/import", import_records, methods=["POST"]),
+    Route(f"{BASE}/import/errors.csv", import_errors, methods=["POST"]),
+    Route(f"{BASE}/export.xlsx", export_workbook, methods=["GET"]),
+]
