@@ -283,3 +283,22 @@ def test_text_with_a_nul_character_is_refused_on_its_field(api: Api) -> None:
     bad = {"job_title": "a\x00b", "version": ann["version"]}
     error = _error(api.call("hera", "PATCH", path, json=bad), 422, "VALIDATION_FAILED")
     assert [(d["path"], d["code"]) for d in error["details"]] == [("/job_title", "INVALID_VALUE")]
+
+
+def test_pages_stay_stable_while_records_are_added(api: Api) -> None:
+    path = f"{BASE}/employee/records"
+    first = api.get("hera", path, sort="employee_no", limit=3).json()
+    dept = api.staff.departments["ENG"]
+    for number in ("A0", "E00", "Z9"):  # before, between and after the first page
+        made = api.call("hera", "POST", path, json=_new(employee_no=number, department=dept))
+        assert made.status_code == 201
+    seen = [r["employee_no"] for r in first["data"]]
+    cursor = first["next_cursor"]
+    while cursor:
+        page = api.get("hera", path, sort="employee_no", limit=3, cursor=cursor).json()
+        seen += [r["employee_no"] for r in page["data"]]
+        cursor = page["next_cursor"]
+    assert len(seen) == len(set(seen))  # nothing twice
+    original = sorted(api.staff.employees)
+    assert set(original) <= set(seen)  # nothing that was there is skipped
+    assert "A0" not in seen and "Z9" in seen  # behind the cursor: not shown; ahead: shown
