@@ -150,7 +150,10 @@ class Records:
                 issues += at_row(outcome, f"/rows/{i}")
         if issues:
             raise self._refused(obj, issues, len(rows), single)
-        after = self._rows(conn, table, ids)
+        if self.computed.targets.get(qualified):
+            after = self._rows(conn, table, ids)  # with the computed values
+        else:
+            after = {i: {**row, "id": i} for i, row in zip(ids, full, strict=True)}
         if single:
             self.rules.check(conn, actor, obj, qualified, after[ids[0]])
         else:
@@ -172,15 +175,14 @@ class Records:
     ) -> list[int]:
         """One multi-row INSERT; if the database refuses it, each row on its own (in a
         savepoint) to say which rows it refused and why."""
-        stmt = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
         if single:  # a refusal ends the whole transaction anyway: no savepoint needed
             try:
-                return [int(i) for i in conn.execute(stmt, rows).scalars()]
+                return self._insert_rows(conn, table, rows)
             except sa.exc.IntegrityError as exc:
                 raise integrity_error(obj, exc) from None
         savepoint = conn.begin_nested()
         try:
-            ids = [int(i) for i in conn.execute(stmt, rows).scalars()]
+            ids = self._insert_rows(conn, table, rows)
             savepoint.commit()
             return ids
         except sa.exc.IntegrityError:
@@ -197,6 +199,20 @@ class Records:
         if not issues:  # only the rows together clash (two rows with one unique value)
             issues = duplicates(obj, rows)
         raise self._refused(obj, issues, len(rows), single)
+
+    @staticmethod
+    def _insert_rows(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert ``rows``, giving their ids in order. SQLite answers RETURNING one row per
+        statement, so there the ids are given up front: the write transaction holds the
+        database's only write lock (``BEGIN IMMEDIATE``), so nobody else takes them, and
+        the rows go in with one executemany."""
+        if conn.dialect.name != "sqlite" or len(rows) == 1:
+            stmt = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
+            return [int(i) for i in conn.execute(stmt, rows).scalars()]
+        highest = conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0
+        ids = list(range(highest + 1, highest + 1 + len(rows)))
+        conn.execute(sa.insert(table), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+        return ids
 
     def _refused(self, obj: ObjectDef, issues: list[Issue], count: int, single: bool) -> TenonError:
         if single:
@@ -400,6 +416,10 @@ class Records:
     ) -> None:
         """One audit entry per record: the before and after of every changed field."""
         names = [f.name for f in self.reader.object(qualified).stored_fields]
+        if operation == "create":  # nothing before: every field that has a value
+            changes = [
+                (i, {}, {n: a[n] for n in names if a.get(n) is not None}) for i, _, a in changes
+            ]
         audit.write_many(
             conn,
             at=at,

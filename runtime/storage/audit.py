@@ -41,8 +41,11 @@ class AuditEntry(Base):
 TABLE: sa.Table = AuditEntry.__table__  # type: ignore[assignment]
 
 
+_SIMPLE = (type(None), bool, int, str)
+
+
 def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | str):
+    if type(value) in _SIMPLE:
         return value
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
@@ -78,9 +81,12 @@ def write(
     )
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+
+
 def _encode(changes: Mapping[str, tuple[Any, Any]]) -> str:
     body = {name: [_plain(before), _plain(after)] for name, (before, after) in changes.items()}
-    return json.dumps(body, ensure_ascii=False, sort_keys=True)
+    return _ENCODER.encode(body)
 
 
 def entries(conn: Connection, qualified: str, record_id: int) -> list[dict[str, Any]]:
