@@ -28,7 +28,7 @@ from runtime.services.computed import Computed
 from runtime.services.conditions import compile_conditions
 from runtime.storage import plan as planning
 from runtime.storage import sync
-from runtime.storage.engine import ddl_transaction
+from runtime.storage.engine import ddl_transaction, read_connection
 from runtime.storage.system import App, AppVersion, Archive
 
 
@@ -112,7 +112,7 @@ class AppService:
             .join(AppVersion, AppVersion.id == App.current_version_id)
             .order_by(App.name)
         )
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             return tuple((str(a), str(b), str(c)) for a, b, c in conn.execute(query))
 
     def definitions(self) -> dict[str, dict[str, Any]]:

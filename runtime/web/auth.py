@@ -33,6 +33,7 @@ from runtime.security.audit import Origin
 from runtime.security.sessions import SessionInfo, SessionService
 from runtime.security.tokens import TokenService
 from runtime.security.users import UserService
+from runtime.storage.engine import read_connection
 from runtime.web import errors
 
 SESSION_COOKIE = "tenon_session"
@@ -110,7 +111,7 @@ def _resolve(request: Request) -> None:
     scheme, _, credentials = (header or "").strip().partition(" ")
     if scheme.lower() == "bearer":
         tokens: TokenService = state.tokens
-        with state.engine.connect() as conn:  # one connection for the token and its user
+        with read_connection(state.engine) as conn:  # one connection: the token and its user
             token = tokens.resolve(credentials.strip(), conn)
             user = users.get_by_id(token.user_id, conn) if token is not None else None
         if token is None or user is None or not user.is_active:

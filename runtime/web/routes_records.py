@@ -29,6 +29,7 @@ from runtime.services.apps import AppService
 from runtime.services.export import export_csv
 from runtime.services.permits import Permits
 from runtime.services.reading import DEFAULT_LIMIT, MAX_LIMIT, Reader
+from runtime.storage.engine import read_connection
 from runtime.web import auth, body, openapi
 
 
@@ -72,7 +73,7 @@ def list_records(request: Request) -> Response:
     qualified = qualified_object(request, read)
     params = request.query_params
     limit = body.query_int(request, "limit", default=DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
-    with request.app.state.engine.connect() as conn:
+    with read_connection(request.app.state.engine) as conn:
         page = read.list_records(
             conn,
             actor,
@@ -92,7 +93,7 @@ def get_record(request: Request) -> Response:
     actor = auth.require_actor(request)
     read = reader(request)
     qualified = qualified_object(request, read)
-    with request.app.state.engine.connect() as conn:
+    with read_connection(request.app.state.engine) as conn:
         record = read.get_record(
             conn,
             actor,
@@ -108,7 +109,7 @@ def history(request: Request) -> Response:
     actor = auth.require_actor(request)
     read = reader(request)
     qualified = qualified_object(request, read)
-    with request.app.state.engine.connect() as conn:
+    with read_connection(request.app.state.engine) as conn:
         entries = Analysis(read).history(conn, actor, qualified, record_id_of(request))
     return JSONResponse({"data": entries})
 
@@ -120,7 +121,7 @@ def preview(request: Request) -> Response:
     formula = request.query_params.get("formula")
     if not formula:
         raise TenonError("give the formula to evaluate in ?formula=", code="BAD_REQUEST")
-    with request.app.state.engine.connect() as conn:
+    with read_connection(request.app.state.engine) as conn:
         value = Analysis(read).preview(conn, actor, qualified, record_id_of(request), formula)
     return JSONResponse({"value": value})
 
@@ -138,7 +139,7 @@ def aggregate(request: Request) -> Response:
     read = reader(request)
     qualified = qualified_object(request, read)
     group_by = [g.strip() for g in request.query_params.get("group_by", "").split(",") if g.strip()]
-    with request.app.state.engine.connect() as conn:
+    with read_connection(request.app.state.engine) as conn:
         rows = Analysis(read).aggregate(
             conn,
             actor,
@@ -155,7 +156,7 @@ def export(request: Request) -> Response:
     read = reader(request)
     qualified = qualified_object(request, read)
     params = request.query_params
-    with request.app.state.engine.connect() as conn:
+    with read_connection(request.app.state.engine) as conn:
         text = export_csv(
             read,
             conn,
@@ -191,7 +192,7 @@ def explain(request: Request) -> Response:
     raw_id = params["id"]
     if not raw_id.isdigit():
         raise TenonError("id must be a record id", code="BAD_REQUEST")
-    with request.app.state.engine.connect() as conn:
+    with read_connection(request.app.state.engine) as conn:
         report = Permits(read).explain(
             conn, target, qualified, int(raw_id), params.get("action") or "read"
         )
