@@ -91,14 +91,19 @@ class UserService:
     # -- reading -------------------------------------------------------------------------
 
     def _load(self, conn: Connection, where: sa.ColumnElement[bool]) -> builtins.list[UserInfo]:
-        rows = conn.execute(sa.select(USERS).where(where).order_by(USERS.c.username)).mappings()
-        users = list(rows)
+        """Users matching ``where`` with their roles, in one query."""
+        query = (
+            sa.select(USERS, GRANTS.c.role.label("granted_role"))
+            .outerjoin(GRANTS, GRANTS.c.user_id == USERS.c.id)
+            .where(where)
+            .order_by(USERS.c.username, GRANTS.c.role)
+        )
+        users: dict[int, Any] = {}
         grants: dict[int, builtins.list[str]] = {}
-        if users:
-            ids = [u["id"] for u in users]
-            query = sa.select(GRANTS.c.user_id, GRANTS.c.role).where(GRANTS.c.user_id.in_(ids))
-            for user_id, role in conn.execute(query.order_by(GRANTS.c.role)):
-                grants.setdefault(user_id, []).append(role)
+        for row in conn.execute(query).mappings():
+            users.setdefault(row["id"], row)
+            if row["granted_role"] is not None:
+                grants.setdefault(row["id"], []).append(row["granted_role"])
         return [
             UserInfo(
                 u["id"],
@@ -109,7 +114,7 @@ class UserService:
                 u["created_at"],
                 tuple(grants.get(u["id"], ())),
             )
-            for u in users
+            for u in users.values()
         ]
 
     def list(self) -> list[UserInfo]:

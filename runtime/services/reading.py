@@ -26,7 +26,7 @@ from runtime.metadata.model import SOFT_DELETE_COLUMN, AppDef, ObjectDef, qualif
 from runtime.security.actor import Actor
 from runtime.security.guard import FLAG, ConditionCache, Guard, _Masked, _ordered, shown
 from runtime.security.policy import Access, Policy
-from runtime.services.values import decode_cursor, encode_cursor, to_json
+from runtime.services.values import decode_cursor, encode_cursor, json_converter, to_json
 from runtime.storage.tables import USERS_TABLE, build_table
 
 MAX_LIMIT = 500
@@ -93,6 +93,12 @@ class _Select:
         self.kinds = {
             **_SYSTEM_KINDS,
             **{f.name: reader.kind(f.name, self.obj) for f in self.obj.fields},
+        }
+        # how each column's value becomes JSON (None: it already is, or is null)
+        computed = {f.name for f in self.obj.fields if f.computed}
+        self.convert = {
+            name: to_json if name in computed else json_converter(kind)
+            for name, kind in self.kinds.items()
         }
         self.shown: dict[str, Any] = {}
         for name, value in self.values.items():
@@ -234,7 +240,13 @@ class Reader:
 
     def _record(self, sel: _Select, row: Any, guard: Guard, wanted: Any) -> dict[str, Any]:
         names = sel.shown_names(sel.present(row), wanted)
-        return {name: to_json(row[name]) for name in names}
+        convert = sel.convert
+        out = {}
+        for name in names:
+            value = row[name]
+            change = convert.get(name, to_json)
+            out[name] = value if change is None or value is None else change(value)
+        return out
 
     def _wanted(self, obj: ObjectDef, fields: Sequence[str] | None) -> set[str] | None:
         if fields is None:
