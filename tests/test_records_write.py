@@ -302,3 +302,30 @@ def test_pages_stay_stable_while_records_are_added(api: Api) -> None:
     original = sorted(api.staff.employees)
     assert set(original) <= set(seen)  # nothing that was there is skipped
     assert "A0" not in seen and "Z9" in seen  # behind the cursor: not shown; ahead: shown
+
+
+def test_a_forms_required_when_holds_for_every_write(api: Api) -> None:
+    desk = json.loads(json.dumps(TICKETS))
+    desk["objects"][0]["fields"] += [
+        {"name": "kind", "type": "select", "options": [{"value": "bug"}, {"value": "question"}]},
+        {"name": "steps", "type": "long_text"},
+    ]
+    desk["forms"] = [
+        {
+            "name": "ticket_form",
+            "object": "ticket",
+            "sections": [
+                {"fields": ["subject", "kind", {"field": "steps", "required_when": 'kind = "bug"'}]}
+            ],
+        }
+    ]
+    state = api.client.app.state  # type: ignore[attr-defined]
+    state.apps.install(read_package_bytes(json.dumps(desk).encode(), "desk.json"), actor="tester")
+    path = "/api/v1/apps/desk/objects/ticket/records"
+    bug = api.call("ann", "POST", path, json={"subject": "Crash", "kind": "bug"})
+    error = _error(bug, 422, "REQUIRED")
+    assert [(d["path"], d["code"]) for d in error["details"]] == [("/steps", "REQUIRED")]
+    question = api.call("ann", "POST", path, json={"subject": "How?", "kind": "question"})
+    assert question.status_code == 201
+    described = {"subject": "Crash", "kind": "bug", "steps": "Open it twice"}
+    assert api.call("ann", "POST", path, json=described).status_code == 201

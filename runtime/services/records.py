@@ -73,7 +73,12 @@ class Records:
         self.clock: Clock = reader.clock
         self.permits = Permits(reader)
         self.computed = computed or Computed(reader.apps, reader.clock)
-        self.rules = Rules(reader.policy.engine, self.computed.table, self.clock)
+        self.rules = Rules(reader.policy.engine, self.computed.table, self.clock, self._forms)
+
+    def _forms(self, qualified: str) -> list[Mapping[str, Any]]:
+        app, _, name = qualified.partition(".")
+        forms = self.reader.apps[app].raw.get("forms") or []
+        return [f for f in forms if isinstance(f, Mapping) and f.get("object") == name]
 
     # -- create -------------------------------------------------------------------------
 

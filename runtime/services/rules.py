@@ -9,7 +9,7 @@ reading related records through the transaction's connection.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -28,10 +28,21 @@ TableFor = Any
 
 
 class Rules:
-    def __init__(self, engine: FormulaEngine, tables: TableFor, clock: Clock) -> None:
+    """``forms(qualified)`` gives the forms declared for an object: a form field's
+    ``required_when`` (while the field and its section are visible) is a rule too, so a
+    record is held to it whichever way it is written, not only through the form."""
+
+    def __init__(
+        self,
+        engine: FormulaEngine,
+        tables: TableFor,
+        clock: Clock,
+        forms: Callable[[str], list[Mapping[str, Any]]] | None = None,
+    ) -> None:
         self.engine = engine
         self.tables = tables
         self.clock = clock
+        self.forms = forms or (lambda qualified: [])
         self._rules: dict[str, list[tuple[Mapping[str, Any], Compiled]]] = {}
 
     def check(
@@ -80,10 +91,36 @@ class Rules:
 
     def _compiled(self, obj: ObjectDef, qualified: str) -> list[tuple[Mapping[str, Any], Compiled]]:
         if qualified not in self._rules:
-            found = []
-            for spec in obj.spec.get("rules") or []:
-                found.append(
-                    (spec, self.engine.compile(str(spec["when"]), qualified, expect="boolean"))
-                )
-            self._rules[qualified] = found
+            specs = [*(obj.spec.get("rules") or []), *required_when(self.forms(qualified))]
+            self._rules[qualified] = [
+                (spec, self.engine.compile(str(spec["when"]), qualified, expect="boolean"))
+                for spec in specs
+            ]
         return self._rules[qualified]
+
+
+def required_when(forms: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The conditional required fields of ``forms`` as rules: ``AND(<visible>,
+    <required_when>, ISBLANK(<field>))`` fails with REQUIRED on the field."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for form in forms:
+        for section in form.get("sections") or []:
+            for item in section.get("fields") or []:
+                if not isinstance(item, Mapping) or not item.get("required_when"):
+                    continue
+                name = str(item["field"])
+                parts = [
+                    f"({c})" for c in (section.get("visible_when"), item.get("visible_when")) if c
+                ]
+                parts += [f"({item['required_when']})", f"ISBLANK({name})"]
+                when = f"AND({', '.join(parts)})"
+                out.setdefault(
+                    (name, when),
+                    {
+                        "when": when,
+                        "field": name,
+                        "code": "REQUIRED",
+                        "message": {"en": f"{name} is required here"},
+                    },
+                )
+    return list(out.values())
