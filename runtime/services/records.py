@@ -421,9 +421,16 @@ class Records:
     ) -> None:
         """One audit entry per record: the before and after of every changed field."""
         names = [f.name for f in self.reader.object(qualified).stored_fields]
+        entries: list[tuple[int, dict[str, tuple[Any, Any]]]]
         if operation == "create":  # nothing before: every field that has a value
-            changes = [
-                (i, {}, {n: a[n] for n in names if a.get(n) is not None}) for i, _, a in changes
+            entries = [
+                (i, {n: (None, v) for n in names if (v := a.get(n)) is not None})
+                for i, _, a in changes
+            ]
+        else:
+            entries = [
+                (i, {n: (b.get(n), a.get(n)) for n in names if b.get(n) != a.get(n)})
+                for i, b, a in changes
             ]
         audit.write_many(
             conn,
@@ -432,16 +439,6 @@ class Records:
             actor_name=actor.username,
             qualified=qualified,
             operation=operation,
-            entries=[
-                (
-                    record_id,
-                    {
-                        n: (before.get(n), after.get(n))
-                        for n in names
-                        if before.get(n) != after.get(n)
-                    },
-                )
-                for record_id, before, after in changes
-            ],
+            entries=entries,
             on_behalf_of=getattr(actor, "on_behalf_of", None),
         )

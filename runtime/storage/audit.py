@@ -10,7 +10,7 @@ deleted by Tenon. Reading a record's history goes through the permission layer
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -113,7 +113,7 @@ def write_many(
     actor_name: str,
     qualified: str,
     operation: str,
-    entries: list[tuple[int, Mapping[str, tuple[Any, Any]]]],
+    entries: Sequence[tuple[int, Mapping[str, tuple[Any, Any]]]],
     on_behalf_of: str | None = None,
 ) -> None:
     """Append one entry per (record id, changes), in one statement."""
