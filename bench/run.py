@@ -12,6 +12,7 @@ against the baseline measured in the same run.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -25,28 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=None)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args(argv)
-    if args.name == "formula":
-        import formula
-
-        result = formula.run(args.rows or 100_000, args.database_url)
+    if args.name in ("formula", "scope", "api"):
+        module = importlib.import_module(args.name)
+        result = module.run(args.rows or 100_000, args.database_url)
+        width = max(len(key) for key in result)
         for key, value in result.items():
-            print(f"{key:>18}: {value}")
-        print(json.dumps(result))
-        return 0
-    if args.name == "scope":
-        import scope
-
-        result = scope.run(args.rows or 100_000, args.database_url)
-        for key, value in result.items():
-            print(f"{key:>18}: {value}")
-        print(json.dumps(result))
-        return 0
-    if args.name == "api":
-        import api
-
-        result = api.run(args.rows or 100_000, args.database_url)
-        for key, value in result.items():
-            print(f"{key:>20}: {value}")
+            print(f"{key:>{width}}: {value}")
         print(json.dumps(result))
         return 0
     import upgrade
