@@ -440,5 +440,4 @@ class Records:
             qualified=qualified,
             operation=operation,
             entries=entries,
-            on_behalf_of=getattr(actor, "on_behalf_of", None),
         )
