@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from runtime.clock import Clock
 from runtime.errors import Forbidden, NotFound
 from runtime.services.analysis import Analysis
-from runtime.services.export import export_csv
+from runtime.services.export import export_csv, export_table
 from runtime.services.reading import Reader
 from runtime.storage import audit
 from runtime.storage.engine import make_engine
@@ -199,10 +199,11 @@ def test_export_uses_export_rules(world: World, user: str) -> None:
     actor = world.staff.actor(user)
     expected = EXPORTS[user]
     with world.engine.connect() as conn:
-        text = export_csv(world.reader, conn, actor, "staff.employee", sort="employee_no")
+        table = export_table(world.reader, conn, actor, "staff.employee", sort="employee_no")
+        text = export_csv(table)
         if user != "hera":  # only hr_admin may export reviews
             with pytest.raises(Forbidden):
-                export_csv(world.reader, conn, actor, "staff.review")
+                export_table(world.reader, conn, actor, "staff.review")
     lines = text.lstrip("\ufeff").splitlines()
     header = lines[0].split(",")
     numbers = [line.split(",")[header.index("employee_no")] for line in lines[1:]]

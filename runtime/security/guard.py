@@ -287,9 +287,6 @@ class Guard:
             total = total + sa.case((self.rows(access, row, rules), 1 << i), else_=0)
         return {FLAG: total}
 
-    def masked_row(self, access: Access, row: Any) -> _Masked:
-        return _Masked(self.columns(access, row), row)
-
     # -- formulas of the actor --------------------------------------------------------
 
     def check_readable(self, tree: ir.Expr, obj: str, where: str) -> None:

@@ -29,7 +29,7 @@ _REWRITABLE = frozenset({"STARTS_WITH"})
 _TOP = "\U0010ffff"  # the last code point: every text starting with p sorts below p || _TOP
 
 
-def row_free(expr: ir.Expr) -> bool:
+def _row_free(expr: ir.Expr) -> bool:
     """Does ``expr`` give the same value for every row (constants, @me, the clock)?"""
     for node in expr.walk():
         if isinstance(node, ir.Local | ir.Inline | ir.Related | ir.Aggregate):
@@ -79,7 +79,7 @@ def _prefix_range(compiler: SqlCompiler, expr: ir.Expr, row: Any) -> SQL | None:
         and expr.function.name == "STARTS_WITH"
         and isinstance(expr.args[0], ir.Local)
         and expr.args[0].type.kind == "text"
-        and row_free(expr.args[1])
+        and _row_free(expr.args[1])
         and expr.args[1].type.kind == "text"
     ):
         return None
@@ -91,7 +91,7 @@ def _prefix_range(compiler: SqlCompiler, expr: ir.Expr, row: Any) -> SQL | None:
 def _semi_join(compiler: SqlCompiler, expr: ir.Expr, row: Any) -> SQL | None:
     if isinstance(expr, ir.Binary) and expr.op == "=":
         for path, value in ((expr.left, expr.right), (expr.right, expr.left)):
-            if _chain(path) and row_free(value):
+            if _chain(path) and _row_free(value):
                 assert isinstance(path, ir.Ref)
                 return _through(compiler, path, row, lambda leaf, p=path: _replace(expr, p, leaf))
         return None
@@ -100,7 +100,7 @@ def _semi_join(compiler: SqlCompiler, expr: ir.Expr, row: Any) -> SQL | None:
         and expr.function.name in _REWRITABLE
         and expr.args
         and _chain(expr.args[0])
-        and all(row_free(a) for a in expr.args[1:])
+        and all(_row_free(a) for a in expr.args[1:])
     ):
         path = expr.args[0]
         assert isinstance(path, ir.Ref)

@@ -41,14 +41,20 @@ class SessionInfo:
     expires_at: datetime
 
 
-def revoke_all(conn: Connection, user_id: int, at: datetime) -> int:
-    """Revoke every live session of a user inside the caller's transaction; how many."""
+def revoke_live(conn: Connection, table: sa.Table, user_id: int, at: datetime) -> int:
+    """Revoke a user's live rows of ``table`` (sessions or API tokens: both have
+    ``revoked_at`` and ``expires_at``) inside the caller's transaction; how many."""
     result = conn.execute(
-        sa.update(TABLE)
-        .where(TABLE.c.user_id == user_id, TABLE.c.revoked_at.is_(None), TABLE.c.expires_at > at)
+        sa.update(table)
+        .where(table.c.user_id == user_id, table.c.revoked_at.is_(None), table.c.expires_at > at)
         .values(revoked_at=at)
     )
     return result.rowcount
+
+
+def revoke_all(conn: Connection, user_id: int, at: datetime) -> int:
+    """Revoke every live session of a user inside the caller's transaction; how many."""
+    return revoke_live(conn, TABLE, user_id, at)
 
 
 class SessionService:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from runtime.clock import Clock
 from runtime.security import audit
-from runtime.security.sessions import secret_hash
+from runtime.security.sessions import revoke_live, secret_hash
 from runtime.storage.engine import write_transaction
 from runtime.storage.system import ApiToken, User
 
@@ -82,12 +82,7 @@ def _info(row: Any) -> TokenInfo:
 
 def revoke_all(conn: Connection, user_id: int, at: datetime) -> int:
     """Revoke every live token of a user inside the caller's transaction; how many."""
-    result = conn.execute(
-        sa.update(TABLE)
-        .where(TABLE.c.user_id == user_id, TABLE.c.revoked_at.is_(None), TABLE.c.expires_at > at)
-        .values(revoked_at=at)
-    )
-    return result.rowcount
+    return revoke_live(conn, TABLE, user_id, at)
 
 
 class TokenService:

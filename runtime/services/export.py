@@ -97,17 +97,7 @@ def export_table(
     return ExportTable(columns, kinds, rows)
 
 
-def export_csv(
-    reader: Reader,
-    conn: Connection,
-    actor: Actor,
-    qualified: str,
-    *,
-    filter: str | None = None,
-    sort: str | None = None,
-    fields: Sequence[str] | None = None,
-) -> str:
-    table = export_table(reader, conn, actor, qualified, filter=filter, sort=sort, fields=fields)
+def export_csv(table: ExportTable) -> str:
     rows = ([safe_cell(row.get(c), table.kinds[c]) for c in table.columns] for row in table.rows)
     return csv_text(table.columns, rows)
 
@@ -122,17 +112,9 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return out.getvalue()
 
 
-def export_xlsx(
-    reader: Reader,
-    conn: Connection,
-    actor: Actor,
-    qualified: str,
-    *,
-    filter: str | None = None,
-    sort: str | None = None,
-    fields: Sequence[str] | None = None,
-) -> bytes:
-    """The same rows and columns as ``export_csv``, as a one-sheet workbook."""
+def export_xlsx(table: ExportTable, qualified: str) -> bytes:
+    """The same rows and columns as ``export_csv``, as a one-sheet workbook named after
+    the object of ``qualified``."""
     # imported here, as only this export needs them (openpyxl takes a while to import)
     from openpyxl import Workbook  # type: ignore[import-untyped]
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # type: ignore[import-untyped]
@@ -141,7 +123,6 @@ def export_xlsx(
         out = [xlsx_cell(value, kind) for value, kind in values]
         return [ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in out]
 
-    table = export_table(reader, conn, actor, qualified, filter=filter, sort=sort, fields=fields)
     book = Workbook(write_only=True)
     sheet = book.create_sheet(qualified.partition(".")[2][:31] or "records")
     sheet.append(cells((c, "text") for c in table.columns))

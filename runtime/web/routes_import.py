@@ -28,7 +28,7 @@ from runtime.services.export import export_xlsx
 from runtime.services.importing import Importer, ImportOptions, ImportReport, error_report_csv
 from runtime.services.sheets import MAX_BYTES, read_sheet
 from runtime.web import auth, body
-from runtime.web.routes_records import field_list, qualified_object, reader
+from runtime.web.routes_records import exported, qualified_object
 from runtime.web.routes_writes import records
 
 MAX_FORM_BYTES = MAX_BYTES + (64 << 10)  # the file and the few small fields around it
@@ -134,24 +134,11 @@ async def import_errors(request: Request) -> Response:
 
 
 async def export_workbook(request: Request) -> Response:
-    actor = auth.require_actor(request)
-    params = request.query_params
-    qualified = f"{request.path_params['app']}.{request.path_params['object']}"
+    def work() -> tuple[str, bytes]:
+        qualified, table = exported(request)
+        return qualified, export_xlsx(table, qualified)
 
-    def work() -> bytes:
-        read = reader(request)
-        with request.app.state.engine.connect() as conn:
-            return export_xlsx(
-                read,
-                conn,
-                actor,
-                qualified_object(request, read),
-                filter=params.get("filter") or None,
-                sort=params.get("sort") or None,
-                fields=field_list(request),
-            )
-
-    data = await run_in_threadpool(work)
+    qualified, data = await run_in_threadpool(work)
     name = qualified.replace(".", "-") + ".xlsx"
     return Response(
         data, media_type=XLSX, headers={"content-disposition": f'attachment; filename="{name}"'}

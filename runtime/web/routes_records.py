@@ -26,7 +26,7 @@ from runtime.errors import NotFound, TenonError
 from runtime.metadata.model import AppDef
 from runtime.services.analysis import Analysis
 from runtime.services.apps import AppService
-from runtime.services.export import export_csv
+from runtime.services.export import ExportTable, export_csv, export_table
 from runtime.services.permits import Permits
 from runtime.services.reading import DEFAULT_LIMIT, MAX_LIMIT, Reader
 from runtime.storage.engine import read_connection
@@ -151,13 +151,14 @@ def aggregate(request: Request) -> Response:
     return JSONResponse({"data": rows})
 
 
-def export(request: Request) -> Response:
+def exported(request: Request) -> tuple[str, ExportTable]:
+    """The object and the rows the caller may export, for ``?filter=&sort=&fields=``."""
     actor = auth.require_actor(request)
     read = reader(request)
     qualified = qualified_object(request, read)
     params = request.query_params
     with read_connection(request.app.state.engine) as conn:
-        text = export_csv(
+        table = export_table(
             read,
             conn,
             actor,
@@ -166,6 +167,12 @@ def export(request: Request) -> Response:
             sort=params.get("sort") or None,
             fields=field_list(request),
         )
+    return qualified, table
+
+
+def export(request: Request) -> Response:
+    qualified, table = exported(request)
+    text = export_csv(table)
     name = qualified.replace(".", "-") + ".csv"
     return Response(
         text.encode("utf-8"),
