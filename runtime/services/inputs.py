@@ -53,6 +53,8 @@ class Known:
     ) -> None:
         """Look up every username and referenced id of ``rows``, one query per field."""
         for fdef in fields:
+            if fdef.storage not in ("user", "reference"):
+                continue
             given = [r.get(fdef.name) for r in rows if isinstance(r, Mapping)]
             if fdef.storage == "user":
                 names = sorted({v for v in given if isinstance(v, str)} - set(self.users))

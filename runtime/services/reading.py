@@ -62,11 +62,12 @@ class Page:
 
 @dataclass(frozen=True)
 class _Plan:
-    """The statements of a list: the page, its sort keys, and the capped count."""
+    """The statements of a list: the page, its sort keys, and the capped count (when
+    asked for)."""
 
     query: Any
     keys: list[tuple[str, bool]]
-    count: Any
+    count: Any | None
 
 
 def formula_error(error: FormulaError, text: str, where: str) -> TenonError:
@@ -288,7 +289,7 @@ class Reader:
         if not 1 <= limit <= MAX_LIMIT:
             raise TenonError(f"limit must be between 1 and {MAX_LIMIT}", code="INVALID_LIMIT")
         self._expandable(sel, expand)
-        plan = self._list_query(guard, sel, filter, sort, limit, cursor)
+        plan = self._list_query(guard, sel, filter, sort, limit, cursor, count)
         rows = list(conn.execute(plan.query).mappings())
         more = len(rows) > limit
         rows = rows[:limit]
@@ -298,7 +299,7 @@ class Reader:
         if more and rows:
             last = rows[-1]
             next_cursor = encode_cursor([last[f"_k{i}"] for i in range(len(plan.keys))])
-        if not count:
+        if plan.count is None:
             return Page(data, next_cursor)
         total = int(conn.execute(plan.count).scalar_one())
         return Page(data, next_cursor, min(total, COUNT_CAP), total > COUNT_CAP)
@@ -357,11 +358,12 @@ class Reader:
         sort: str | None,
         limit: int,
         cursor: str | None,
+        counted: bool,
     ) -> _Plan:
         """The statements of a page. Without a cursor they are the same for every request
         of the user with the same rules: kept, they are neither rebuilt nor re-keyed for
         SQLAlchemy's compiled cache."""
-        key = None if cursor else (filter, sort, limit)
+        key = None if cursor else (filter, sort, limit, counted)
         if key is not None:
             found = sel.queries.get(key)
             if found is not None:
@@ -375,9 +377,11 @@ class Reader:
             if any(isinstance(n, ir.Call) and n.function.name == "NOW" for n in tree.walk()):
                 key = None  # the time of the request is part of the statement
         keys = self._sort_keys(sel, sort)
-        matching = guard.where(sel.access, sel.table, also=list(where))
-        first = sa.select(sel.table.c.id).where(matching).limit(COUNT_CAP + 1).subquery()
-        count = sa.select(sa.func.count()).select_from(first)
+        count = None
+        if counted:  # the rows matching the filter, the cursor aside
+            matching = guard.where(sel.access, sel.table, also=list(where))
+            first = sa.select(sel.table.c.id).where(matching).limit(COUNT_CAP + 1).subquery()
+            count = sa.select(sa.func.count()).select_from(first)
         if cursor:
             after = decode_cursor(cursor, [sel.kinds[name] for name, _ in keys])
             where.append(_after(keys, sel, after))
