@@ -1,4 +1,4 @@
-"""The ``tenon`` command: serve, validate, install, export, apps, user."""
+"""The ``tenon`` command: serve, validate, install, export, apps, user, jobs."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 from sqlalchemy.engine import Engine
 
+from runtime.clock import Clock
 from runtime.config import Settings
 from runtime.errors import Issue, TenonError
 from runtime.metadata.package import Package, read_package
@@ -21,12 +22,20 @@ from runtime.resources import catalog_dir
 from runtime.security.audit import Origin
 from runtime.security.users import UserService
 from runtime.services.apps import AppService
+from runtime.services.current import Current
+from runtime.services.job_kinds import job_runner
+from runtime.services.jobs import JobRunner
 from runtime.storage.engine import make_engine
+from runtime.storage.jobs import JobRow, JobStore
 from runtime.storage.migrate import upgrade_system_tables
+from runtime.storage.shared_clock import SharedClock
+
+_ENGINES: list[Engine] = []  # disposed when the command ends
 
 
 def _engine(settings: Settings) -> Engine:
     engine = make_engine(settings.database_url)
+    _ENGINES.append(engine)
     upgrade_system_tables(engine)
     return engine
 
@@ -214,18 +223,42 @@ def cmd_user_list(args: argparse.Namespace, settings: Settings, out: TextIO) -> 
     return 0
 
 
+def _runner(settings: Settings) -> JobRunner:
+    engine = _engine(settings)
+    clock = SharedClock(engine) if settings.test_clock else Clock()
+    apps = AppService(engine, clock)
+    users = UserService(engine, clock, definitions=apps.definitions)
+    return job_runner(Current(apps, clock), JobStore(engine), users, settings.test_clock)
+
+
+def _print_jobs(jobs: Sequence[JobRow], as_json: bool, out: TextIO) -> None:
+    if as_json:
+        print(json.dumps([j.as_dict() for j in jobs], indent=2), file=out)
+        return
+    for job in jobs:
+        progress = f"{job.progress_done}/{job.progress_total or '?'}"
+        print(f"{job.id}\t{job.kind}\t{job.status}\t{progress}\t{job.created_by}", file=out)
+
+
+def cmd_jobs_run_due(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    ran = _runner(settings).run_due()
+    _print_jobs(ran, args.json, out)
+    return 1 if any(j.status == "failed" for j in ran) else 0
+
+
+def cmd_jobs_list(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    store = JobStore(_engine(settings))
+    found = store.list(statuses=[args.status] if args.status else (), limit=max(1, args.limit))
+    _print_jobs(found, args.json, out)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     import uvicorn
 
     workers = int(args.workers)
     if workers < 1:
         print("--workers must be 1 or more", file=sys.stderr)
-        return 2
-    if workers > 1 and settings.test_clock:
-        print(
-            "the test clock (TENON_TEST_CLOCK=1) lives in one process: serve it with one worker",
-            file=sys.stderr,
-        )
         return 2
     engine = make_engine(settings.database_url)
     upgrade_system_tables(engine)  # once, before the workers start
@@ -301,6 +334,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_apps)
 
     _user_parsers(sub.add_parser("user", help="manage users and their roles"))
+
+    jobs = sub.add_parser("jobs", help="background jobs").add_subparsers(
+        dest="jobs_command", required=True
+    )
+    p = jobs.add_parser("run-due", help="run every job that is due now, then exit")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_jobs_run_due)
+    p = jobs.add_parser("list", help="the newest jobs")
+    p.add_argument("--status", choices=["queued", "running", "done", "failed", "cancelled"])
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_jobs_list)
     return parser
 
 
@@ -347,6 +392,9 @@ def main(
         code: int = args.func(args, settings or Settings.from_env(), stream)
     except TenonError as error:
         return _report(error, stream)
+    finally:
+        while _ENGINES:
+            _ENGINES.pop().dispose()
     return code
 
 

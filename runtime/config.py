@@ -25,6 +25,9 @@ class Settings:
     login_window_minutes: int = 15
     # origins besides the server's own that may send mutating requests (behind a proxy)
     trusted_origins: tuple[str, ...] = ()
+    # the job runner of each worker (docs/operations.md): off for web-only workers
+    run_jobs: bool = True
+    job_poll_seconds: int = 2
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -66,4 +69,6 @@ class Settings:
                 "TENON_LOGIN_WINDOW_MINUTES", defaults.login_window_minutes
             ),
             trusted_origins=tuple(o for o in origins if o),
+            run_jobs=env.get("TENON_RUN_JOBS", "1") != "0",
+            job_poll_seconds=number("TENON_JOB_POLL_SECONDS", defaults.job_poll_seconds),
         )

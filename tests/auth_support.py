@@ -25,7 +25,7 @@ START = datetime(2025, 6, 10, 9, 0, 0)
 def make_client(
     db_url: str, clock: Clock | None = None, base_url: str = "http://testserver", **settings: Any
 ) -> Iterator[TestClient]:
-    if clock is None:
+    if clock is None and not settings.get("test_clock"):  # else the server's shared clock
         clock = Clock()
         clock.set(START)
     app = create_app(Settings(database_url=db_url, **settings), clock=clock)

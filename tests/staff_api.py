@@ -32,9 +32,9 @@ class Api:
 
 
 @contextmanager
-def staff_api(db_url: str) -> Iterator[Api]:
+def staff_api(db_url: str, **settings: Any) -> Iterator[Api]:
     """A server with the staff app installed and seeded, every user with a password."""
-    with make_client(db_url) as client:
+    with make_client(db_url, **settings) as client:
         state = client.app.state  # type: ignore[attr-defined]
         package = read_package_bytes(json.dumps(definition()).encode(), "staff.json")
         state.apps.install(package, actor="tester")

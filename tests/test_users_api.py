@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 from tests.apps import PEOPLE_V1
 from tests.auth_support import (
     PASSWORD,
+    START,
     add_user,
     bearer,
     clock_of,
@@ -183,6 +184,7 @@ def test_the_test_clock_route_exists_only_with_the_setting(tmp_path: Path) -> No
             plain.post("/api/v1/admin/clock", json=body, headers=bearer(token)).status_code == 404
         )
     with make_client(db, test_clock=True) as client:
+        clock_of(client).set(START)  # the server's clock, shared through the database
         add_user(client, "ann")
         ann = issue_token(client, "ann")
         assert client.post("/api/v1/admin/clock", json=body, headers=bearer(ann)).status_code == 403

@@ -15,7 +15,7 @@ rolls the whole transaction back; the report names each problem by row, column a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, astuple, dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -38,6 +38,7 @@ MAX_ERRORS = 1000  # listed in the JSON report; the CSV error report lists them 
 BATCH = 500  # values per lookup query
 KEY_STORAGE = frozenset({"text", "integer"})
 _SYSTEM = frozenset({*SYSTEM_COLUMNS, SOFT_DELETE_COLUMN})
+Progress = Callable[[int, int | None, str | None], None]  # done, total, step
 _ID = FieldDef("id", "integer", {"name": "id", "type": "integer", "min": 1, "unique": True})
 
 # -- the report ----------------------------------------------------------------------------
@@ -74,9 +75,10 @@ class ImportReport:
     ignored_columns: list[str] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, limit: int = MAX_ERRORS) -> dict[str, Any]:
+        """The report as JSON, listing the first ``limit`` errors (all are counted)."""
         out = asdict(self)
-        out["error_count"], out["errors"] = len(self.errors), out["errors"][:MAX_ERRORS]
+        out["error_count"], out["errors"] = len(self.errors), out["errors"][:limit]
         return out
 
     def failure(self) -> ValidationFailed:
@@ -90,9 +92,9 @@ class ImportReport:
         )
 
 
-def error_report_csv(report: ImportReport) -> str:
-    """Every problem of ``report`` as a CSV file to download (BOM, formula-safe)."""
-    rows = ([str(e.row), *(safe_cell(v, "text") for v in astuple(e)[1:])] for e in report.errors)
+def error_report_csv(errors: Iterable[RowError]) -> str:
+    """Problems of an import as a CSV file to download (BOM, formula-safe)."""
+    rows = ([str(e.row), *(safe_cell(v, "text") for v in astuple(e)[1:])] for e in errors)
     return csv_text(["row", "column", "field", "code", "message"], rows)
 
 
@@ -273,8 +275,17 @@ class Importer:
             raise Forbidden(f"you may not import records of {qualified}")
 
     def run(
-        self, engine: Engine, actor: Actor, qualified: str, sheet: Sheet, options: ImportOptions
+        self,
+        engine: Engine,
+        actor: Actor,
+        qualified: str,
+        sheet: Sheet,
+        options: ImportOptions,
+        progress: Progress | None = None,
+        within: Callable[[Connection, ImportReport], None] | None = None,
     ) -> ImportReport:
+        """Import ``sheet``. ``progress(done, total, step)`` hears of each step;
+        ``within(conn, report)`` runs in the import's transaction just before a commit."""
         self.check(actor, qualified)
         obj = self.reader.object(qualified)
         plan = _plan(obj, sheet, options)
@@ -283,9 +294,13 @@ class Importer:
         report.ignored_columns = plan.ignored
         try:
             with write_transaction(engine) as conn:
-                _Job(self, conn, actor, obj, plan, options.key, report).run(sheet)
+                job = _Job(self, conn, actor, obj, plan, options.key, report, progress)
+                job.run(sheet)
                 if report.errors or options.dry_run:
                     raise _Undo
+                report.committed = True
+                if within is not None:
+                    within(conn, report)
         except _Undo:
             pass
         report.errors.sort(key=lambda e: e.row)
@@ -319,6 +334,7 @@ class _Job:
     plan: _Plan
     key: str | None
     report: ImportReport
+    progress: Progress | None = None
     named: dict[int, set[str]] = field(default_factory=dict)  # row -> fields with a problem
 
     def __post_init__(self) -> None:
@@ -344,6 +360,8 @@ class _Job:
                 target = qualify(self.obj.app, fdef.target)
                 texts = sorted(str(v) for v in values if v is not None)
                 found[fdef.name] = self._resolve(target, texts)
+        if self.progress is not None:
+            self.progress(0, len(sheet.rows), "checking")
         rows: list[_Row] = []
         keys: dict[int, Any] = {}
         for number, cells in sheet.rows:
@@ -475,6 +493,8 @@ class _Job:
             return done
 
         for start in range(0, len(rows), MAX_BULK):
+            if self.progress is not None:
+                self.progress(start, len(rows), "writing")
             chunk = rows[start : start + MAX_BULK]
             left = self._create([r for r in chunk if r.target is None])
             chunk = sorted(left + [r for r in chunk if r.target], key=lambda r: r.number)

@@ -23,6 +23,7 @@ _NO_BEGIN = "none"
 # one lock id for every schema change, so concurrent installs on PostgreSQL queue up
 # instead of racing (SQLite's BEGIN IMMEDIATE already serializes them)
 SCHEMA_LOCK_ID = 0x7E404
+BUSY_TIMEOUT_MS = 15000
 
 
 def is_sqlite(bind: Engine | Connection) -> bool:
@@ -31,7 +32,7 @@ def is_sqlite(bind: Engine | Connection) -> bool:
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 15}, **kwargs)
+        engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, **kwargs)
         _configure_sqlite(engine)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
@@ -45,7 +46,7 @@ def _configure_sqlite(engine: Engine) -> None:
         for pragma in (
             "journal_mode=WAL",
             "foreign_keys=ON",
-            "busy_timeout=15000",
+            f"busy_timeout={BUSY_TIMEOUT_MS}",
             "synchronous=NORMAL",
         ):
             cursor.execute(f"PRAGMA {pragma}")
@@ -79,6 +80,24 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         conn = conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
         with conn.begin():
             yield conn
+
+
+@contextmanager
+def write_transaction_nowait(engine: Engine) -> Iterator[Connection]:
+    """A write transaction that does not wait for SQLite's write lock: when another
+    transaction holds it, ``sqlalchemy.exc.OperationalError`` at once (for work that may
+    be skipped, like a progress note while a long import writes)."""
+    with engine.connect() as conn:
+        raw: Any = conn.connection.driver_connection if is_sqlite(conn) else None
+        if raw is not None:
+            raw.execute("PRAGMA busy_timeout=0")
+        try:
+            conn = conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+            with conn.begin():
+                yield conn
+        finally:
+            if raw is not None:
+                raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 @contextmanager

@@ -152,4 +152,55 @@ class SecurityEvent(Base):
     detail: Mapped[str] = mapped_column(sa.Text)
 
 
+class Job(Base):
+    """Work done outside a request: a long import now, timers and automations later.
+
+    ``run_at`` is domain time (the clock, which tests may freeze); ``lease_until`` is
+    wall time, how long the worker that claimed it may hold it before another may.
+    ``key`` names a job that must exist at most once while queued (a record's timer)."""
+
+    __tablename__ = "tenon_jobs"
+    __table_args__ = (
+        sa.Index(None, "status", "run_at"),
+        sa.Index(
+            "uq_tenon_jobs__queued_key",
+            "key",
+            unique=True,
+            sqlite_where=sa.text("status = 'queued'"),
+            postgresql_where=sa.text("status = 'queued'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(sa.String(60))
+    key: Mapped[str | None] = mapped_column(sa.String(200))
+    status: Mapped[str] = mapped_column(sa.String(16))  # queued running done failed cancelled
+    run_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    payload: Mapped[str] = mapped_column(sa.Text)  # JSON
+    input: Mapped[bytes | None] = mapped_column(sa.LargeBinary)  # an uploaded file
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(sa.Integer, default=3)
+    lease_owner: Mapped[str | None] = mapped_column(sa.String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    progress_done: Mapped[int] = mapped_column(sa.Integer, default=0)
+    progress_total: Mapped[int | None] = mapped_column(sa.Integer)
+    progress_step: Mapped[str | None] = mapped_column(sa.String(60))
+    result: Mapped[str | None] = mapped_column(sa.Text)  # JSON
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    created_by_id: Mapped[int | None] = mapped_column(ID_TYPE, index=True)
+    created_by: Mapped[str] = mapped_column(sa.String(150))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    started_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+
+
+class Setting(Base):
+    """A small piece of server state shared by every worker (the test clock)."""
+
+    __tablename__ = "tenon_settings"
+
+    name: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.Text)
+
+
 metadata = Base.metadata

@@ -26,14 +26,19 @@ from runtime.security.sessions import SessionService
 from runtime.security.tokens import TokenService
 from runtime.security.users import UserService
 from runtime.services.apps import AppService
+from runtime.services.current import Current
+from runtime.services.job_kinds import job_runner
 from runtime.storage.engine import make_engine
+from runtime.storage.jobs import JobStore
 from runtime.storage.migrate import upgrade_system_tables
+from runtime.storage.shared_clock import SharedClock
 from runtime.web import (
     errors,
     routes_admin,
     routes_apps,
     routes_auth,
     routes_import,
+    routes_jobs,
     routes_records,
     routes_users,
     routes_writes,
@@ -82,11 +87,16 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         upgrade_system_tables(engine)
-        the_clock = clock or Clock()
+        the_clock = clock or (SharedClock(engine) if settings.test_clock else Clock())
         app.state.engine = engine
         app.state.clock = the_clock
         app.state.apps = AppService(engine, the_clock)
+        app.state.current = Current(app.state.apps, the_clock)
         app.state.users = UserService(engine, the_clock, definitions=app.state.apps.definitions)
+        app.state.jobs = JobStore(engine)
+        app.state.runner = runner = job_runner(
+            app.state.current, app.state.jobs, app.state.users, settings.test_clock
+        )
         app.state.sessions = SessionService(
             engine, the_clock, settings.session_idle_minutes, settings.session_absolute_hours
         )
@@ -100,9 +110,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         )
         app.state.audit = SecurityAudit(engine, the_clock)
         app.state.templates = Jinja2Templates(directory=str(TEMPLATES))
+        if settings.run_jobs:
+            runner.start(settings.job_poll_seconds)
         try:
             yield
         finally:
+            runner.stop()
             engine.dispose()
 
     routes: list[BaseRoute] = [
@@ -116,7 +129,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         *routes_import.routes,
         *routes_writes.routes,
         *routes_records.routes,
+        *routes_jobs.routes,
         *(routes_admin.test_clock_routes if settings.test_clock else []),
+        *(routes_jobs.test_clock_routes if settings.test_clock else []),
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
     ]
     app = Starlette(

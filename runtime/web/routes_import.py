@@ -1,7 +1,8 @@
 """Importing records from a file, and exporting them as a workbook, as the signed-in caller.
 
     POST /api/v1/apps/{app}/objects/{object}/import             multipart: file, dry_run,
-                                                                 key, mapping (JSON object)
+                                                                 key, mapping (JSON object),
+                                                                 background
     POST /api/v1/apps/{app}/objects/{object}/import/errors.csv  the same form, always a dry
                                                                  run: every problem as CSV
     GET  /api/v1/apps/{app}/objects/{object}/export.xlsx        filter, sort, fields
@@ -9,6 +10,8 @@
 An import answers 200 with its report (committed, or a dry run), or 422 when a commit
 found problems: the error body (each problem in ``details`` at ``/rows/<row>/<field>`` or
 ``/columns/<header>``) plus the report under ``"report"``. Nothing is written then.
+With ``background=true`` the import is queued as a job instead: 202 with the job (its
+``Location`` is ``/api/v1/jobs/{id}``, which shows progress and then the report).
 """
 
 from __future__ import annotations
@@ -25,8 +28,11 @@ from starlette.types import Message
 
 from runtime.errors import Issue, TenonError
 from runtime.services.export import export_xlsx
+from runtime.services.import_jobs import queue_import
 from runtime.services.importing import Importer, ImportOptions, ImportReport, error_report_csv
 from runtime.services.sheets import MAX_BYTES, read_sheet
+from runtime.storage.engine import write_transaction
+from runtime.storage.jobs import JobRow
 from runtime.web import auth, body
 from runtime.web.routes_records import exported, qualified_object
 from runtime.web.routes_writes import records
@@ -52,8 +58,9 @@ async def _body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-async def _upload(request: Request) -> tuple[bytes, str, ImportOptions]:
-    """The uploaded file, its name, and the options sent with it."""
+async def _upload(request: Request) -> tuple[bytes, str, ImportOptions, bool]:
+    """The uploaded file, its name, the options sent with it, and whether to import it
+    in the background."""
     raw = await _body(request)
     sent = False
 
@@ -77,9 +84,7 @@ async def _upload(request: Request) -> tuple[bytes, str, ImportOptions]:
         data = await upload.read()
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
         name = upload.filename or ""
-    dry_run = fields.get("dry_run", "false").strip().lower()
-    if dry_run not in ("true", "false"):
-        raise body.invalid("dry_run", "dry_run must be true or false")
+    dry_run, background = _flag(fields, "dry_run"), _flag(fields, "background")
     mapping: Any = {}
     if fields.get("mapping", "").strip():
         try:
@@ -91,10 +96,18 @@ async def _upload(request: Request) -> tuple[bytes, str, ImportOptions]:
     ):
         raise body.invalid("mapping", "mapping must map column headers to field names or null")
     key = fields.get("key", "").strip() or None
-    return data, name, ImportOptions(dry_run == "true", key, mapping)
+    return data, name, ImportOptions(dry_run, key, mapping), background
 
 
-async def _import(request: Request, dry_run: bool = False) -> ImportReport:
+def _flag(fields: dict[str, str], name: str) -> bool:
+    value = fields.get(name, "false").strip().lower()
+    if value not in ("true", "false"):
+        raise body.invalid(name, f"{name} must be true or false")
+    return value == "true"
+
+
+async def _import(request: Request, dry_run: bool = False) -> ImportReport | JobRow:
+    """The report of the import (run now), or the job queued to run it."""
     actor = auth.require_actor(request)
 
     def prepare() -> tuple[Importer, str]:  # the installed apps are read from the database
@@ -104,12 +117,21 @@ async def _import(request: Request, dry_run: bool = False) -> ImportReport:
         return importer, qualified
 
     importer, qualified = await run_in_threadpool(prepare)
-    data, name, options = await _upload(request)
+    data, name, options, background = await _upload(request)
     if dry_run:
         options = ImportOptions(True, options.key, options.mapping)
-    engine = request.app.state.engine
+    engine, state = request.app.state.engine, request.app.state
 
-    def work() -> ImportReport:
+    def work() -> ImportReport | JobRow:
+        if background and not dry_run:
+            read_sheet(data, name)  # a file that cannot be read is refused now, not later
+            with write_transaction(engine) as conn:
+                now = state.clock.now()
+                job_id = queue_import(state.jobs, conn, now, actor, qualified, data, name, options)
+            state.runner.wake()
+            job: JobRow | None = state.jobs.get(job_id)
+            assert job is not None
+            return job
         return importer.run(engine, actor, qualified, read_sheet(data, name), options)
 
     return await run_in_threadpool(work)
@@ -117,6 +139,9 @@ async def _import(request: Request, dry_run: bool = False) -> ImportReport:
 
 async def import_records(request: Request) -> Response:
     report = await _import(request)
+    if isinstance(report, JobRow):
+        location = f"/api/v1/jobs/{report.id}"
+        return JSONResponse(report.as_dict(), status_code=202, headers={"location": location})
     if report.errors and not report.dry_run:
         answer = {**report.failure().body(), "report": report.as_dict()}
         return JSONResponse(answer, status_code=422)
@@ -125,9 +150,10 @@ async def import_records(request: Request) -> Response:
 
 async def import_errors(request: Request) -> Response:
     report = await _import(request, dry_run=True)
+    assert isinstance(report, ImportReport)
     name = f"{request.path_params['object']}-import-errors.csv"
     return Response(
-        error_report_csv(report).encode("utf-8"),
+        error_report_csv(report.errors).encode("utf-8"),
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": f'attachment; filename="{name}"'},
     )

@@ -16,16 +16,13 @@ rows (a record outside them is 404) and the fields (hidden ones are absent).
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from runtime.errors import NotFound, TenonError
-from runtime.metadata.model import AppDef
 from runtime.services.analysis import Analysis
-from runtime.services.apps import AppService
+from runtime.services.current import Current
 from runtime.services.export import ExportTable, export_csv, export_table
 from runtime.services.permits import Permits
 from runtime.services.reading import DEFAULT_LIMIT, MAX_LIMIT, Reader
@@ -35,18 +32,8 @@ from runtime.web import auth, body, openapi
 
 def reader(request: Request) -> Reader:
     """The reader of the installed apps, rebuilt when another worker installed one."""
-    apps: AppService = request.app.state.apps
-    key = apps.fingerprint()
-    state = request.app.state
-    current: tuple[Any, Reader] | None = getattr(state, "reader", None)
-    if current is None or current[0] != key:
-        definitions = apps.definitions()
-        built = Reader(
-            {name: AppDef.from_dict(definitions[name]) for name, _, _ in key}, state.clock
-        )
-        state.reader = (key, built)
-        return built
-    return current[1]
+    current: Current = request.app.state.current
+    return current.reader()
 
 
 def qualified_object(request: Request, read: Reader) -> str:

@@ -23,25 +23,22 @@ from starlette.routing import Route
 
 from runtime.errors import NotFound, TenonError
 from runtime.security.actor import Actor
+from runtime.services.current import Current
 from runtime.services.reading import Reader
 from runtime.services.records import MAX_BULK, Records, Written
 from runtime.services.write_checks import record_id
 from runtime.storage.engine import write_transaction
 from runtime.web import auth, body
-from runtime.web.routes_records import qualified_object, reader, record_id_of
+from runtime.web.routes_records import qualified_object, record_id_of
 
 BULK_BYTES = 8 << 20
 
 
 def records(request: Request) -> tuple[Reader, Records]:
-    """The writer for the current reader (rebuilt with it when apps change)."""
-    read = reader(request)
-    state = request.app.state
-    current: tuple[Reader, Records] | None = getattr(state, "records", None)
-    if current is None or current[0] is not read:
-        current = (read, Records(read))
-        state.records = current
-    return current
+    """The writer and reader of the installed apps, rebuilt when apps change."""
+    current: Current = request.app.state.current
+    write = current.records()
+    return write.reader, write
 
 
 def _answer(conn: Any, read: Reader, actor: Actor, qualified: str, done: Written) -> dict[str, Any]:
