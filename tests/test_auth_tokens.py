@@ -125,10 +125,16 @@ def test_read_tokens_only_read(client: TestClient) -> None:
     token = issue_token(client, "ann", scope="read")
     assert client.get("/api/v1/me", headers=bearer(token)).json()["read_only"] is True
     assert client.head("/api/v1/me", headers=bearer(token)).status_code == 200
-    for method in ("POST", "PUT", "PATCH", "DELETE"):
-        response = client.request(method, "/api/v1/auth/tokens", headers=bearer(token), json={})
+    mine = client.get("/api/v1/auth/tokens", headers=bearer(token)).json()["data"][0]["id"]
+    for method, path in (
+        ("POST", "/api/v1/auth/tokens"),
+        ("DELETE", f"/api/v1/auth/tokens/{mine}"),
+        ("PATCH", "/api/v1/users/ann"),
+    ):
+        response = client.request(method, path, headers=bearer(token), json={})
         assert response.status_code == 403
         assert response.json()["error"]["code"] == "TOKEN_READ_ONLY"
+    assert client.get("/api/v1/auth/tokens", headers=bearer(token)).json()["data"][0]["id"] == mine
 
 
 def test_personal_tokens_with_a_session_or_a_token(client: TestClient) -> None:

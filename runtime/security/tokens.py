@@ -80,6 +80,14 @@ def _info(row: Any) -> TokenInfo:
     )
 
 
+# built once: a statement reused is compiled once and its cache key is remembered
+_BY_HASH = (
+    sa.select(TABLE)
+    .join(USERS, USERS.c.id == TABLE.c.user_id)
+    .where(TABLE.c.token_hash == sa.bindparam("token_hash"), USERS.c.is_active.is_(True))
+)
+
+
 def revoke_all(conn: Connection, user_id: int, at: datetime) -> int:
     """Revoke every live token of a user inside the caller's transaction; how many."""
     return revoke_live(conn, TABLE, user_id, at)
@@ -144,16 +152,12 @@ class TokenService:
         if not secret.startswith(MARK) or len(secret) > MAX_SECRET_LENGTH:
             return None
         now = self.clock.now()
-        query = (
-            sa.select(TABLE)
-            .join(USERS, USERS.c.id == TABLE.c.user_id)
-            .where(TABLE.c.token_hash == secret_hash(secret), USERS.c.is_active.is_(True))
-        )
+        params = {"token_hash": secret_hash(secret)}
         if conn is None:
             with self.engine.connect() as own:
-                row = own.execute(query).mappings().first()
+                row = own.execute(_BY_HASH, params).mappings().first()
         else:
-            row = conn.execute(query).mappings().first()
+            row = conn.execute(_BY_HASH, params).mappings().first()
         if row is None or row["revoked_at"] is not None or now >= row["expires_at"]:
             return None
         info = _info(row)

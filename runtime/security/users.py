@@ -29,6 +29,12 @@ from runtime.suggest import suggest
 
 USERS: sa.Table = User.__table__  # type: ignore[assignment]
 GRANTS: sa.Table = RoleGrant.__table__  # type: ignore[assignment]
+_WITH_ROLES = (
+    sa.select(USERS, GRANTS.c.role.label("granted_role"))
+    .outerjoin(GRANTS, GRANTS.c.user_id == USERS.c.id)
+    .order_by(USERS.c.username, GRANTS.c.role)
+)
+_BY_ID = _WITH_ROLES.where(USERS.c.id == sa.bindparam("user_id"))  # built once (sign-ins)
 USERNAME = re.compile(r"[a-z0-9._@-]{1,150}")
 Definitions = Callable[[], Mapping[str, Mapping[str, Any]]]
 UNSET: Any = object()
@@ -90,17 +96,18 @@ class UserService:
 
     # -- reading -------------------------------------------------------------------------
 
-    def _load(self, conn: Connection, where: sa.ColumnElement[bool]) -> builtins.list[UserInfo]:
-        """Users matching ``where`` with their roles, in one query."""
-        query = (
-            sa.select(USERS, GRANTS.c.role.label("granted_role"))
-            .outerjoin(GRANTS, GRANTS.c.user_id == USERS.c.id)
-            .where(where)
-            .order_by(USERS.c.username, GRANTS.c.role)
-        )
+    def _load(
+        self,
+        conn: Connection,
+        where: sa.ColumnElement[bool] | None,
+        params: Mapping[str, Any] | None = None,
+    ) -> builtins.list[UserInfo]:
+        """Users matching ``where`` (None: by the ``user_id`` in ``params``) with their
+        roles, in one query."""
+        query = _WITH_ROLES.where(where) if where is not None else _BY_ID
         users: dict[int, Any] = {}
         grants: dict[int, builtins.list[str]] = {}
-        for row in conn.execute(query).mappings():
+        for row in conn.execute(query, params).mappings():
             users.setdefault(row["id"], row)
             if row["granted_role"] is not None:
                 grants.setdefault(row["id"], []).append(row["granted_role"])
@@ -136,11 +143,12 @@ class UserService:
         return user
 
     def get_by_id(self, user_id: int, conn: Connection | None = None) -> UserInfo | None:
+        params = {"user_id": user_id}
         if conn is not None:
-            found = self._load(conn, USERS.c.id == user_id)
+            found = self._load(conn, None, params)
         else:
             with self.engine.connect() as own:
-                found = self._load(own, USERS.c.id == user_id)
+                found = self._load(own, None, params)
         return found[0] if found else None
 
     def roles_of(self, username: str) -> frozenset[str]:

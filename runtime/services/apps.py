@@ -78,6 +78,13 @@ def _pointer(app: AppDef, change: Any) -> str:
     )
 
 
+_FINGERPRINT = (  # built once: asked on every request
+    sa.select(App.name, AppVersion.version, AppVersion.package_hash)
+    .join(AppVersion, AppVersion.id == App.current_version_id)
+    .order_by(App.name)
+)
+
+
 class AppService:
     def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
         self.engine = engine
@@ -107,13 +114,8 @@ class AppService:
     def fingerprint(self) -> tuple[tuple[str, str, str], ...]:
         """(name, version, package hash) of every installed app: what a worker compares
         to know whether its compiled definitions are still current (one small query)."""
-        query = (
-            sa.select(App.name, AppVersion.version, AppVersion.package_hash)
-            .join(AppVersion, AppVersion.id == App.current_version_id)
-            .order_by(App.name)
-        )
         with read_connection(self.engine) as conn:
-            return tuple((str(a), str(b), str(c)) for a, b, c in conn.execute(query))
+            return tuple((str(a), str(b), str(c)) for a, b, c in conn.execute(_FINGERPRINT))
 
     def definitions(self) -> dict[str, dict[str, Any]]:
         with self.engine.connect() as conn:

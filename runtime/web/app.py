@@ -43,7 +43,7 @@ from runtime.web import (
     routes_users,
     routes_writes,
 )
-from runtime.web.auth import AuthMiddleware
+from runtime.web.auth import AuthMiddleware, resolving
 from runtime.web.csrf import CsrfMiddleware
 from runtime.web.headers import SecurityHeaders
 
@@ -80,6 +80,14 @@ async def home(request: Request) -> Response:
         )
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(request, "home.html", context)
+
+
+def _resolving(route: BaseRoute) -> BaseRoute:
+    """Every endpoint resolves the caller's bearer token before it runs (auth.resolving)."""
+    if isinstance(route, Route):
+        methods = sorted(route.methods) if route.methods else None
+        return Route(route.path, resolving(route.endpoint), methods=methods, name=route.name)
+    return route
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
@@ -136,7 +144,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
     ]
     app = Starlette(
         debug=False,
-        routes=routes,
+        routes=[_resolving(route) for route in routes],
         middleware=[
             # outermost first: headers on every answer, then who is asking, then CSRF
             Middleware(SecurityHeaders),
