@@ -487,3 +487,37 @@ def test_record_ids_take_ascii_digits_only(value: str, ftype: str) -> None:
 def test_json_refuses_nan_and_infinity(value: object) -> None:
     with pytest.raises(CoerceError, match="NaN or Infinity"):
         coerce_value(value, {"type": "json"})
+
+
+# --- a field's own coercer ----------------------------------------------------------------
+
+COERCER_CASES = [
+    (
+        field("decimal", precision=6, scale=2, min=0, max=1000),
+        ["12.5", 3, 2.25, "1000.01", "-1", "x", True, "1.005", None, "1e3"],
+    ),
+    (field("currency"), ["272000", "272000.005", 10**13, "abc"]),
+    (field("percent", min=0), ["0.1234", "-0.1", "0.12345"]),
+    (field("select", options=["a", {"value": "b", "label": "B"}]), ["a", "b", "c", 1, None, ""]),
+    (field("text", max_length=3), ["abc", "abcd", 12, True]),
+    (field("integer", min=1), [1, 0, "2", 2.5]),
+    (field("date"), ["2025-01-31", "2025-02-30", 5]),
+    (field("formula", formula="1", returns="integer"), [1]),
+]
+
+
+@pytest.mark.parametrize(("spec", "values"), COERCER_CASES)
+def test_a_fields_coercer_agrees_with_coerce_value(spec: dict[str, Any], values: list[Any]) -> None:
+    from runtime.metadata.fieldtypes import coercer
+
+    coerce = coercer(spec)
+    for value in values:
+        try:
+            expected: Any = ("ok", coerce_value(value, spec))
+        except CoerceError as error:
+            expected = ("refused", str(error))
+        try:
+            got: Any = ("ok", coerce(value))
+        except CoerceError as error:
+            got = ("refused", str(error))
+        assert got == expected, value

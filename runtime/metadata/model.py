@@ -9,13 +9,13 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from runtime.formula.volatility import volatile_fields
-from runtime.metadata.fieldtypes import FIELD_TYPES, decimal_shape, option_values
+from runtime.metadata.fieldtypes import FIELD_TYPES, coercer, decimal_shape, option_values
 from runtime.metadata.semver import Version, VersionRange
 
 SYSTEM_COLUMNS = ("id", "version", "created_at", "created_by", "updated_at", "updated_by")
@@ -66,7 +66,12 @@ class FieldDef:
     def stored(self) -> bool:
         return self.storage is not None
 
-    @property
+    @cached_property
+    def coerce(self) -> Callable[[Any], Any]:
+        """``coerce_value`` for this field, its checks worked out once."""
+        return coercer(self.spec)
+
+    @cached_property
     def required(self) -> bool:
         return bool(self.spec.get("required"))
 
@@ -163,6 +168,24 @@ class ObjectDef:
     @cached_property
     def stored_fields(self) -> tuple[FieldDef, ...]:
         return tuple(f for f in self.fields if f.stored)
+
+    @cached_property
+    def settable(self) -> dict[str, FieldDef]:
+        """The fields a write may set: stored, neither computed, system nor auto-numbered."""
+        return {
+            f.name: f
+            for f in self.stored_fields
+            if not (f.computed or f.spec.get("system") or f.type == "auto_number")
+        }
+
+    @cached_property
+    def required_fields(self) -> tuple[FieldDef, ...]:
+        """The stored fields, neither computed nor auto-numbered, a record must fill."""
+        return tuple(
+            f
+            for f in self.stored_fields
+            if f.required and not f.computed and f.type != "auto_number"
+        )
 
     @property
     def indexes(self) -> tuple[IndexDef, ...]:

@@ -28,7 +28,6 @@ from runtime.errors import Forbidden, Issue, TenonError, ValidationFailed
 from runtime.metadata.fieldtypes import CoerceError, coerce_value
 from runtime.metadata.model import SOFT_DELETE_COLUMN, SYSTEM_COLUMNS, FieldDef, ObjectDef, qualify
 from runtime.security.actor import Actor
-from runtime.services import inputs
 from runtime.services.export import TEXT_KINDS, csv_text, safe_cell, unguard_cell
 from runtime.services.records import MAX_BULK, Records, Written
 from runtime.services.sheets import Sheet, blank_cell
@@ -131,13 +130,6 @@ def _names(fdef: FieldDef) -> list[str]:
     return [fdef.name, *(str(t) for t in labels if t)]
 
 
-def _settable(fdef: FieldDef) -> bool:
-    """As the record service decides: stored, neither computed, system nor auto-numbered."""
-    return fdef.stored and not (
-        fdef.computed or fdef.spec.get("system") or fdef.type == inputs.AUTO
-    )
-
-
 def _plan(obj: ObjectDef, sheet: Sheet, options: ImportOptions) -> _Plan:
     """Which column goes to which field; a mapping or key that cannot apply is a 422."""
     issues = []
@@ -191,7 +183,7 @@ def _plan(obj: ObjectDef, sheet: Sheet, options: ImportOptions) -> _Plan:
         chosen = obj.by_name.get(name)
         if name == options.key:
             plan.key = i
-        if chosen is not None and _settable(chosen):
+        if chosen is not None and chosen.name in obj.settable:
             plan.fields[i] = chosen
         elif header in options.mapping and name != options.key:
             plan.problem(i, "FIELD_READ_ONLY", f"{name} is computed or kept by Tenon")

@@ -111,34 +111,43 @@ def parse(
     known = known or Known()
     values: dict[str, Any] = {}
     issues: list[Issue] = []
+    settable = obj.settable
     for name, raw in data.items():
-        path = f"{prefix}/{name}"
-        if name in CONTROL:
-            continue
-        fdef = obj.by_name.get(name)
+        fdef = settable.get(name)
         if fdef is None:
-            if name in SYSTEM_COLUMNS or name == SOFT_DELETE_COLUMN:
-                issues.append(Issue(path, f"{name} is kept by Tenon", "FIELD_READ_ONLY"))
-            else:
-                issues.append(Issue(path, f"{obj.name} has no field {name!r}", "UNKNOWN_FIELD"))
-            continue
-        if fdef.computed or not fdef.stored or fdef.spec.get("system") or fdef.type == AUTO:
-            what = "computed" if fdef.computed else "kept by the runtime"
-            issues.append(Issue(path, f"{name} is {what} and cannot be set", "FIELD_READ_ONLY"))
+            if name not in CONTROL:
+                issues.append(_not_settable(obj, name, f"{prefix}/{name}"))
             continue
         if blank(raw):
             values[name] = None
             continue
         if _has_nul(raw):
-            issues.append(Issue(path, f"{name} contains a NUL character", "INVALID_VALUE"))
+            message = f"{name} contains a NUL character"
+            issues.append(Issue(f"{prefix}/{name}", message, "INVALID_VALUE"))
             continue
         try:
-            values[name] = _value(conn, app, fdef, raw, tables, known)
+            if fdef.storage in _LOOKED_UP:
+                values[name] = _value(conn, app, fdef, raw, tables, known)
+            else:
+                values[name] = fdef.coerce(raw)
         except CoerceError as error:
-            issues.append(Issue(path, f"{name} {error}", "INVALID_VALUE"))
+            issues.append(Issue(f"{prefix}/{name}", f"{name} {error}", "INVALID_VALUE"))
         except LookupError as error:
-            issues.append(Issue(path, str(error), "NOT_FOUND"))
+            issues.append(Issue(f"{prefix}/{name}", str(error), "NOT_FOUND"))
     return values, issues
+
+
+_LOOKED_UP = frozenset({"user", "reference"})
+
+
+def _not_settable(obj: ObjectDef, name: str, path: str) -> Issue:
+    fdef = obj.by_name.get(name)
+    if fdef is None:
+        if name in SYSTEM_COLUMNS or name == SOFT_DELETE_COLUMN:
+            return Issue(path, f"{name} is kept by Tenon", "FIELD_READ_ONLY")
+        return Issue(path, f"{obj.name} has no field {name!r}", "UNKNOWN_FIELD")
+    what = "computed" if fdef.computed else "kept by the runtime"
+    return Issue(path, f"{name} is {what} and cannot be set", "FIELD_READ_ONLY")
 
 
 def _value(conn: Connection, app: str, fdef: FieldDef, raw: Any, tables: Any, known: Known) -> Any:
@@ -153,7 +162,7 @@ def _value(conn: Connection, app: str, fdef: FieldDef, raw: Any, tables: Any, kn
         if user is None:
             raise LookupError(f"{fdef.name}: there is no user {raw!r}")
         return user
-    value = coerce_value(raw, fdef.spec)
+    value = fdef.coerce(raw)
     if fdef.storage == "reference":
         assert fdef.target is not None
         target = qualify(app, fdef.target)
@@ -185,6 +194,6 @@ def missing(obj: ObjectDef, values: Mapping[str, Any], prefix: str = "") -> list
     """Required fields that are blank."""
     return [
         Issue(f"{prefix}/{f.name}", f"{f.name} is required", "REQUIRED")
-        for f in obj.stored_fields
-        if f.required and not f.computed and f.type != AUTO and blank(values.get(f.name))
+        for f in obj.required_fields
+        if blank(values.get(f.name))
     ]

@@ -51,6 +51,7 @@ from runtime.services.write_checks import (
     version_of,
 )
 from runtime.storage import audit
+from runtime.storage.bulk import insert_many
 from runtime.storage.tables import USERS_TABLE
 
 MAX_BULK = 1000
@@ -216,7 +217,7 @@ class Records:
             return [int(i) for i in conn.execute(stmt, rows).scalars()]
         highest = conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0
         ids = list(range(highest + 1, highest + 1 + len(rows)))
-        conn.execute(sa.insert(table), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+        insert_many(conn, table, [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
         return ids
 
     def _refused(self, obj: ObjectDef, issues: list[Issue], count: int, single: bool) -> TenonError:

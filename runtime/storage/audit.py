@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
+from runtime.storage.bulk import insert_many
 from runtime.storage.system import Base
 from runtime.storage.types import ID_TYPE
 
@@ -81,12 +82,21 @@ def write(
     )
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+def _default(value: Any) -> Any:
+    """What JSON has no type for: dates and times as ISO text, decimals as exact text."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+# the C encoder calls ``_default`` only for values it cannot write itself
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=_default)
 
 
 def _encode(changes: Mapping[str, tuple[Any, Any]]) -> str:
-    body = {name: [_plain(before), _plain(after)] for name, (before, after) in changes.items()}
-    return _ENCODER.encode(body)
+    try:
+        return _ENCODER.encode(changes)  # (before, after) tuples are written as lists
+    except TypeError:  # keys JSON cannot take (a dict keyed by dates): the slow path
+        body = {n: [_plain(before), _plain(after)] for n, (before, after) in changes.items()}
+        return _ENCODER.encode(body)
 
 
 def entries(conn: Connection, qualified: str, record_id: int) -> list[dict[str, Any]]:
@@ -120,20 +130,15 @@ def write_many(
     if not entries:
         return
     app, _, obj = qualified.partition(".")
-    conn.execute(
-        sa.insert(TABLE),
-        [
-            {
-                "at": at,
-                "actor_id": actor_id,
-                "actor_name": actor_name,
-                "on_behalf_of": on_behalf_of,
-                "app": app,
-                "object": obj,
-                "record_id": record_id,
-                "operation": operation,
-                "changes": _encode(changes),
-            }
-            for record_id, changes in entries
-        ],
+    common = {
+        "at": at,
+        "actor_id": actor_id,
+        "actor_name": actor_name,
+        "on_behalf_of": on_behalf_of,
+        "app": app,
+        "object": obj,
+        "operation": operation,
+    }
+    insert_many(
+        conn, TABLE, [{**common, "record_id": r, "changes": _encode(c)} for r, c in entries]
     )
