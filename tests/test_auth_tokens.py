@@ -172,3 +172,27 @@ def test_only_owners_and_system_admins_revoke_a_token(client: TestClient) -> Non
         "/api/v1/admin/security-events?event=token_revoked", headers=bearer(root)
     ).json()["data"]
     assert [(e["actor"], e["subject"]) for e in events] == [("root", "ann")]
+
+
+def test_a_write_is_refused_for_its_token_before_its_body_is_read_as_json(
+    client: TestClient,
+) -> None:
+    """The write routes resolve the token in their own trip to the thread pool: still
+    before the body is parsed or the object looked up."""
+    good = issue_token(client, "ann")
+    reader = issue_token(client, "ann", scope="read")
+    base = "/api/v1/apps/nope/objects/nothing/records"
+    writes = [("POST", base), ("POST", f"{base}/bulk"), ("PATCH", f"{base}/bulk")]
+    writes += [("PATCH", f"{base}/abc"), ("DELETE", f"{base}/abc")]
+    for method, path in writes:
+        bad = client.request(method, path, headers=bearer(good + "x"), content=b"{not json")
+        assert bad.status_code == 401, (method, path, bad.text)
+        assert bad.json()["error"]["code"] == "INVALID_TOKEN"
+        read_only = client.request(method, path, headers=bearer(reader), content=b"{not json")
+        assert read_only.status_code == 403
+        assert read_only.json()["error"]["code"] == "TOKEN_READ_ONLY"
+        nobody = client.request(method, path, content=b"{not json")
+        assert nobody.status_code == 401
+    # signed in, the body is looked at next
+    answer = client.post(base, headers=bearer(good), content=b"{not json")
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == "BAD_JSON"

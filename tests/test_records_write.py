@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -329,3 +330,38 @@ def test_a_forms_required_when_holds_for_every_write(api: Api) -> None:
     assert question.status_code == 201
     described = {"subject": "Crash", "kind": "bug", "steps": "Open it twice"}
     assert api.call("ann", "POST", path, json=described).status_code == 201
+
+
+def test_a_reader_builds_one_table_per_object_even_when_asked_at_once(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two tables of one name in one statement make a cartesian product: a request that
+    raced another one to build the table once failed that way."""
+    from runtime.services import computed, reading
+
+    for module in (reading, computed):
+        build = module.build_table
+
+        def slow(*args: Any, build: Any = build) -> Any:
+            time.sleep(0.02)  # every asker arrives while the first one builds
+            return build(*args)
+
+        monkeypatch.setattr(module, "build_table", slow)
+    state = api.client.app.state  # type: ignore[attr-defined]
+    reader = Reader({"staff": state.apps.get("staff")}, state.clock)
+    records = Records(reader)
+    barrier = threading.Barrier(6)
+    seen: dict[str, set[int]] = {"reader": set(), "computed": set()}
+
+    def ask(kind: str, which: Any) -> None:
+        barrier.wait()
+        seen[kind].add(id(which("staff.employee")))
+
+    askers = [("reader", reader.table), ("computed", records.computed.table)] * 3
+    threads = [threading.Thread(target=ask, args=a) for a in askers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen["reader"] == {id(reader.table("staff.employee"))}
+    assert seen["computed"] == {id(records.computed.table("staff.employee"))}

@@ -75,12 +75,15 @@ class Computed:
     # -- tables -------------------------------------------------------------------------
 
     def table(self, qualified: str) -> sa.Table:
-        if qualified not in self._tables:
+        """One ``Table`` per object, even when two threads ask at once (``setdefault`` is
+        atomic: the first one built is the one everybody uses)."""
+        found = self._tables.get(qualified)
+        if found is None:
             app_name, _, obj_name = qualified.partition(".")
             app = self.apps[app_name]
-            md = sa.MetaData()
-            self._tables[qualified] = build_table(md, app, app.object(obj_name))
-        return self._tables[qualified]
+            built = build_table(sa.MetaData(), app, app.object(obj_name))
+            found = self._tables.setdefault(qualified, built)
+        return found
 
     def compiler(self, conn: Connection, me: int | None = None) -> SqlCompiler:
         now = self.clock.now()

@@ -60,6 +60,9 @@ class Page:
         return out
 
 
+_ONE = ("one record",)  # the key of the statement reading one record by id
+
+
 @dataclass(frozen=True)
 class _Plan:
     """The statements of a list: the page, its sort keys, and the capped count (when
@@ -166,12 +169,14 @@ class Reader:
     # -- plumbing -----------------------------------------------------------------------
 
     def table(self, qualified: str) -> sa.Table:
-        if qualified not in self._tables:
+        """The object's table: one ``Table`` per reader, even when two requests ask for
+        it at once (two would make one statement select from two tables of one name)."""
+        found = self._tables.get(qualified)
+        if found is None:
             app, _, name = qualified.partition(".")
-            self._tables[qualified] = build_table(
-                sa.MetaData(), self.apps[app], self.apps[app].object(name)
-            )
-        return self._tables[qualified]
+            built = build_table(sa.MetaData(), self.apps[app], self.apps[app].object(name))
+            found = self._tables.setdefault(qualified, built)  # atomic: the first one wins
+        return found
 
     def object(self, qualified: str) -> ObjectDef:
         obj = self.policy.object(qualified)
@@ -411,9 +416,12 @@ class Reader:
         sel = self.select(guard, access)
         wanted = self._wanted(sel.obj, fields)
         self._expandable(sel, expand)
-        where = [*self.base_where(guard, sel), sel.table.c.id == record_id]
-        columns = [v.label(k) for k, v in {**sel.shown, **sel.flags}.items()]
-        row = conn.execute(sa.select(*columns).where(*where)).mappings().first()
+        plan = sel.queries.get(_ONE)
+        if plan is None:  # built once per user's rules, like a list's first page
+            where = [*self.base_where(guard, sel), sel.table.c.id == sa.bindparam("record_id")]
+            columns = [v.label(k) for k, v in {**sel.shown, **sel.flags}.items()]
+            plan = sel.queries[_ONE] = _Plan(sa.select(*columns).where(*where), [], None)
+        row = conn.execute(plan.query, {"record_id": record_id}).mappings().first()
         if row is None:
             raise NotFound(f"{qualified} record {record_id} was not found")
         record = self._record(sel, row, guard, wanted)

@@ -84,16 +84,25 @@ def unique_issues(
             continue
         given = sorted({r[fdef.name] for r in rows if r.get(fdef.name) is not None}, key=str)
         taken: set[Any] = set()
+        query = _taken(table, fdef.name)
         for start in range(0, len(given), 500):
-            column = table.c[fdef.name]
-            query = sa.select(column).where(column.in_(given[start : start + 500]))
-            taken |= set(conn.execute(query).scalars())
+            taken |= set(conn.execute(query, {"values": given[start : start + 500]}).scalars())
         for i, row in enumerate(rows):
             if row.get(fdef.name) in taken:
                 where = "" if single else f"/rows/{i}"
                 message = f"another {obj.name} already has this {fdef.name}"
                 issues.append(Issue(f"{where}/{fdef.name}", message, "NOT_UNIQUE"))
     return issues
+
+
+def _taken(table: sa.Table, name: str) -> Any:
+    """``SELECT name … WHERE name IN :values``, built once per table (``table.info``)."""
+    key = ("tenon_taken", name)
+    if key not in table.info:
+        column = table.c[name]
+        values: Any = sa.bindparam("values", expanding=True)
+        table.info[key] = sa.select(column).where(column.in_(values))
+    return table.info[key]
 
 
 def duplicates(obj: ObjectDef, rows: list[dict[str, Any]], fallback: bool = True) -> list[Issue]:

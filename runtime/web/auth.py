@@ -61,6 +61,8 @@ def current_session(request: Request) -> SessionInfo | None:
 
 def require_actor(request: Request) -> Actor:
     """The signed-in actor, or 401 (pages: a redirect to the sign-in form)."""
+    if getattr(request.state, "bearer", None) is not None:  # a route's mistake, not the caller's
+        raise RuntimeError("the bearer token is not resolved yet: call resolve_here first")
     actor = current_actor(request)
     if actor is None:
         raise Unauthorized("Sign in to continue.")
@@ -156,10 +158,30 @@ def _pending_bearer(request: Request) -> str | None:
     return credentials
 
 
+RESOLVES_ITSELF = "tenon_resolves_itself"
+
+
+def resolves_itself(endpoint: Callable[[Request], Any]) -> Callable[[Request], Any]:
+    """Mark an async endpoint that reads its body (bounded, not parsed) and then calls
+    :func:`resolve_here` first thing in its own trip to the thread pool: the token, the
+    body's parsing and the work in one trip."""
+    setattr(endpoint, RESOLVES_ITSELF, True)
+    return endpoint
+
+
+def resolve_here(request: Request) -> None:
+    """Resolve the request's bearer token now, in a worker thread (blocking I/O)."""
+    credentials = _pending_bearer(request)
+    if credentials is not None:
+        _bearer(request, credentials)
+
+
 def resolving(endpoint: Callable[[Request], Any]) -> Callable[[Request], Awaitable[Response]]:
     """``endpoint`` with the request's bearer token resolved first, in the same trip to
     the thread pool as a synchronous endpoint's own work (one trip, not two: a good
     share of a small API request's cost). Every route of the app is wrapped."""
+    if getattr(endpoint, RESOLVES_ITSELF, False):
+        return endpoint
     if inspect.iscoroutinefunction(endpoint):
 
         async def run_async(request: Request) -> Response:

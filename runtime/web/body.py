@@ -27,20 +27,33 @@ async def read_object(
     request: Request, allowed: Collection[str] | None = None, max_bytes: int = MAX_JSON_BYTES
 ) -> dict[str, Any]:
     """The body as a JSON object; ``allowed`` refuses other keys (422, with a suggestion)."""
+    return parse_object(await read_bytes(request, max_bytes), allowed)
+
+
+async def read_bytes(
+    request: Request, max_bytes: int = MAX_JSON_BYTES, too_large: str | None = None
+) -> bytes:
+    """The body, refused (413, ``too_large`` as the message) past ``max_bytes`` before it
+    is all read."""
+    refusal = TenonError(
+        too_large or f"The request body is larger than {max_bytes} bytes",
+        code="TOO_LARGE",
+        status=413,
+    )
     declared = request.headers.get("content-length", "")
     if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
-        raise TenonError(
-            f"The request body is larger than {max_bytes} bytes", code="TOO_LARGE", status=413
-        )
+        raise refusal
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > max_bytes:
-            raise TenonError(
-                f"The request body is larger than {max_bytes} bytes", code="TOO_LARGE", status=413
-            )
+            raise refusal
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+def parse_object(raw: bytes, allowed: Collection[str] | None = None) -> dict[str, Any]:
+    """``raw`` as a JSON object (see ``read_object``)."""
     if not raw.strip():
         raise _bad("The request body is empty; expected a JSON object")
     try:

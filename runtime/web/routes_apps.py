@@ -22,7 +22,7 @@ from starlette.routing import Route
 from runtime.errors import TenonError
 from runtime.metadata.package import read_package_bytes
 from runtime.services.apps import AppService
-from runtime.web import auth
+from runtime.web import auth, body
 
 MAX_PACKAGE_BYTES = 20 << 20
 
@@ -62,17 +62,8 @@ async def install(request: Request) -> Response:
     actor = auth.require_system_admin(request)
     dry_run = _flag(request, "dry_run")
     allow_data_loss = _flag(request, "allow_data_loss")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_PACKAGE_BYTES:
-            raise TenonError(
-                f"the package is larger than {MAX_PACKAGE_BYTES} bytes",
-                code="TOO_LARGE",
-                status=413,
-            )
-        chunks.append(chunk)
-    data = b"".join(chunks)
+    message = f"the package is larger than {MAX_PACKAGE_BYTES} bytes"
+    data = await body.read_bytes(request, MAX_PACKAGE_BYTES, too_large=message)
     if not data:
         raise TenonError("send the package (.zip or JSON) as the request body", code="BAD_REQUEST")
 

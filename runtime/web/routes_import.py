@@ -43,19 +43,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 async def _body(request: Request) -> bytes:
     """The request body, refused (413) past ``MAX_FORM_BYTES`` before it is all read."""
-    too_large = TenonError(
-        f"the upload is larger than {MAX_BYTES >> 20} MB", code="TOO_LARGE", status=413
-    )
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_FORM_BYTES:
-        raise too_large
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_FORM_BYTES:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
+    message = f"the upload is larger than {MAX_BYTES >> 20} MB"
+    return await body.read_bytes(request, MAX_FORM_BYTES, too_large=message)
 
 
 async def _upload(request: Request) -> tuple[bytes, str, ImportOptions, bool]:

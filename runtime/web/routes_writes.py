@@ -13,7 +13,7 @@ work runs in the thread pool, never on the event loop.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -48,42 +48,56 @@ def _answer(conn: Any, read: Reader, actor: Actor, qualified: str, done: Written
         return {"id": done.id, "version": done.version}
 
 
-def _run(request: Request, work: Callable[[Any, Records, Reader, Actor, str], Any]) -> Any:
+Work = Callable[[Any, Records, Reader, Actor, str, Any], Any]
+
+
+def _run(
+    request: Request, work: Work, raw: bytes | None = None, allowed: Collection[str] | None = None
+) -> Any:
+    """In one trip to the thread pool: who is asking, the body parsed (after that, so a
+    stranger's body is never parsed), then ``work`` in one write transaction."""
+    auth.resolve_here(request)
     actor = auth.require_actor(request)
+    data = body.parse_object(raw, allowed) if raw is not None else None
     read, write = records(request)
     qualified = qualified_object(request, read)
     with write_transaction(request.app.state.engine) as conn:
-        return work(conn, write, read, actor, qualified)
+        return work(conn, write, read, actor, qualified, data)
 
 
+@auth.resolves_itself
 async def create(request: Request) -> Response:
-    data = await body.read_object(request)
+    raw = await body.read_bytes(request)
 
-    def work(conn: Any, write: Records, read: Reader, actor: Actor, qualified: str) -> Any:
+    def work(
+        conn: Any, write: Records, read: Reader, actor: Actor, qualified: str, data: Any
+    ) -> Any:
         done = write.create(conn, actor, qualified, data)
         return _answer(conn, read, actor, qualified, done)
 
-    return JSONResponse(await run_in_threadpool(_run, request, work), status_code=201)
+    return JSONResponse(await run_in_threadpool(_run, request, work, raw), status_code=201)
 
 
+@auth.resolves_itself
 async def update(request: Request) -> Response:
-    data = await body.read_object(request)
-    record_id = record_id_of(request)
-    version = data.get("version")
+    raw = await body.read_bytes(request)
 
-    def work(conn: Any, write: Records, read: Reader, actor: Actor, qualified: str) -> Any:
-        done = write.update(conn, actor, qualified, record_id, data, version)
+    def work(
+        conn: Any, write: Records, read: Reader, actor: Actor, qualified: str, data: Any
+    ) -> Any:
+        record_id = record_id_of(request)
+        done = write.update(conn, actor, qualified, record_id, data, data.get("version"))
         return _answer(conn, read, actor, qualified, done)
 
-    return JSONResponse(await run_in_threadpool(_run, request, work))
+    return JSONResponse(await run_in_threadpool(_run, request, work, raw))
 
 
+@auth.resolves_itself
 async def delete(request: Request) -> Response:
-    record_id = record_id_of(request)
     version = request.query_params.get("version")
 
-    def work(conn: Any, write: Records, read: Reader, actor: Actor, qualified: str) -> None:
-        write.delete(conn, actor, qualified, record_id, version)
+    def work(conn: Any, write: Records, read: Reader, actor: Actor, qualified: str, _: Any) -> None:
+        write.delete(conn, actor, qualified, record_id_of(request), version)
 
     await run_in_threadpool(_run, request, work)
     return Response(status_code=204)
@@ -95,26 +109,31 @@ def _rows(data: Mapping[str, Any]) -> list[Any]:
         raise TenonError(
             'send {"records": [...]}: a list of records', code="INVALID_BODY", status=422
         )
+    if len(rows) > MAX_BULK:
+        raise TenonError(
+            f"send at most {MAX_BULK} records per request ({len(rows)} sent)",
+            code="TOO_MANY_RECORDS",
+        )
     return rows
 
 
+@auth.resolves_itself
 async def bulk_create(request: Request) -> Response:
-    rows = _rows(await body.read_object(request, {"records"}, max_bytes=BULK_BYTES))
+    raw = await body.read_bytes(request, max_bytes=BULK_BYTES)
 
-    def work(conn: Any, write: Records, read: Reader, actor: Actor, qualified: str) -> Any:
-        if len(rows) > MAX_BULK:
-            raise TenonError(
-                f"send at most {MAX_BULK} records per request ({len(rows)} sent)",
-                code="TOO_MANY_RECORDS",
-            )
-        done = write.create_many(conn, actor, qualified, rows)
+    def work(
+        conn: Any, write: Records, read: Reader, actor: Actor, qualified: str, data: Any
+    ) -> Any:
+        done = write.create_many(conn, actor, qualified, _rows(data))
         return {"data": [{"id": d.id, "version": d.version} for d in done]}
 
-    return JSONResponse(await run_in_threadpool(_run, request, work), status_code=201)
+    answer = await run_in_threadpool(_run, request, work, raw, {"records"})
+    return JSONResponse(answer, status_code=201)
 
 
+@auth.resolves_itself
 async def bulk_update(request: Request) -> Response:
-    rows = _rows(await body.read_object(request, {"records"}, max_bytes=BULK_BYTES))
+    raw = await body.read_bytes(request, max_bytes=BULK_BYTES)
 
     def one(
         conn: Any, write: Records, actor: Actor, qualified: str, row: Mapping[str, Any]
@@ -124,11 +143,14 @@ async def bulk_update(request: Request) -> Response:
             conn, actor, qualified, record_id(row.get("id")), fields, row.get("version")
         )
 
-    def work(conn: Any, write: Records, read: Reader, actor: Actor, qualified: str) -> Any:
+    def work(
+        conn: Any, write: Records, read: Reader, actor: Actor, qualified: str, data: Any
+    ) -> Any:
+        rows = _rows(data)
         done = write.bulk(conn, rows, lambda c, row: one(c, write, actor, qualified, row))
         return {"data": [{"id": d.id, "version": d.version} for d in done]}
 
-    return JSONResponse(await run_in_threadpool(_run, request, work))
+    return JSONResponse(await run_in_threadpool(_run, request, work, raw, {"records"}))
 
 
 BASE = "/api/v1/apps/{app}/objects/{object}"
