@@ -109,6 +109,10 @@ def _pattern_text(regex: re.Pattern[str], what: str) -> Coerce:
 
 
 def _integer(value: Any, field: Mapping[str, Any]) -> int:
+    return _integer_in(value, _limits(field))
+
+
+def _integer_in(value: Any, limits: tuple[tuple[str, Decimal, Any], ...]) -> int:
     if isinstance(value, bool):
         raise CoerceError("is a boolean, not a whole number")
     if isinstance(value, int):
@@ -124,7 +128,8 @@ def _integer(value: Any, field: Mapping[str, Any]) -> int:
         raise CoerceError("is not a whole number")
     if not INT64_MIN <= out <= INT64_MAX:
         raise CoerceError("is too large")
-    _bounds(Decimal(out), field)
+    if limits:
+        _within(Decimal(out), limits)
     return out
 
 
@@ -442,6 +447,9 @@ def coercer(field: Mapping[str, Any]) -> Callable[[Any], Any]:
     if coerce is _decimal:
         shape = _shape(field)
         return lambda value: _decimal_in(value, shape)
+    if coerce is _integer:
+        limits = _limits(field)
+        return lambda value: _integer_in(value, limits)
     if coerce is _select:
         allowed = option_values(field)
         members = frozenset(allowed)

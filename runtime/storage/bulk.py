@@ -11,6 +11,7 @@ positional parameters (SQLite); elsewhere it is SQLAlchemy's own executemany.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,14 +37,17 @@ def insert_many(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, A
         f"VALUES ({', '.join('?' for _ in names)})"
     )
     processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
-    convert = [_remembering(p) if p is not None else _same for p in processors]
-    width = len(names)
+    convert = [(i, _remembering(p)) for i, p in enumerate(processors) if p is not None]
+    width, pick = len(names), itemgetter(*names)
+    params: list[Any] = []
     try:
-        params = [
-            tuple(f(row[n]) for f, n in zip(convert, names, strict=True))
-            for row in rows
-            if len(row) == width or _uneven()
-        ]
+        for row in rows:
+            if len(row) != width:
+                raise _Uneven
+            values = list(pick(row)) if width > 1 else [pick(row)]
+            for i, process in convert:
+                values[i] = process(values[i])
+            params.append(tuple(values))
     except (KeyError, _Uneven):  # SQLAlchemy says which row lacks what
         conn.execute(sa.insert(table), list(rows))
         return
@@ -52,14 +56,6 @@ def insert_many(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, A
 
 class _Uneven(Exception):
     pass
-
-
-def _uneven() -> bool:
-    raise _Uneven
-
-
-def _same(value: Any) -> Any:
-    return value
 
 
 def _remembering(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
