@@ -99,8 +99,8 @@ STATUSES = ("active", "leave", "left")
 ROUNDS = 7
 # per side and round: turns of ...
 CREATES = (20, 10)  # (turns, single creates in each)
-BULKS = (2, 1)  # (turns, bulk creates of BULK_SIZE in each)
-LISTS = (2, 1.0)  # (turns, seconds of asking with CLIENTS clients in each)
+BULKS = (8, 1)  # (turns, bulk creates of BULK_SIZE in each): short turns, many of them
+LISTS = (3, 1.0)  # (turns, seconds of asking with CLIENTS clients in each)
 LATENCIES = 40  # sequential pages per side and round, in turns of one
 BULK_SIZE = 1000
 CLIENTS = 8

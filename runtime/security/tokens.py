@@ -66,17 +66,22 @@ class TokenInfo:
         }
 
 
-def _info(row: Any) -> TokenInfo:
+def _info(row: Any, prefix: str = "") -> TokenInfo:
     return TokenInfo(
-        row["id"],
-        row["user_id"],
-        row["name"],
-        row["prefix"],
-        row["scope"],
-        row["created_at"],
-        row["expires_at"],
-        row["last_used_at"],
-        row["revoked_at"],
+        *(
+            row[prefix + name]
+            for name in (
+                "id",
+                "user_id",
+                "name",
+                "prefix",
+                "scope",
+                "created_at",
+                "expires_at",
+                "last_used_at",
+                "revoked_at",
+            )
+        )
     )
 
 
@@ -86,6 +91,11 @@ _BY_HASH = (
     .join(USERS, USERS.c.id == TABLE.c.user_id)
     .where(TABLE.c.token_hash == sa.bindparam("token_hash"), USERS.c.is_active.is_(True))
 )
+
+
+def well_formed(secret: str) -> bool:
+    """Whether ``secret`` could be a token at all (else no lookup is made)."""
+    return secret.startswith(MARK) and len(secret) <= MAX_SECRET_LENGTH
 
 
 def revoke_all(conn: Connection, user_id: int, at: datetime) -> int:
@@ -149,18 +159,23 @@ class TokenService:
     def resolve(self, secret: str, conn: Connection | None = None) -> TokenInfo | None:
         """The live token of an active user that ``secret`` names, or None (looked up on
         ``conn`` when given)."""
-        if not secret.startswith(MARK) or len(secret) > MAX_SECRET_LENGTH:
+        if not well_formed(secret):
             return None
-        now = self.clock.now()
         params = {"token_hash": secret_hash(secret)}
         if conn is None:
             with self.engine.connect() as own:
                 row = own.execute(_BY_HASH, params).mappings().first()
         else:
             row = conn.execute(_BY_HASH, params).mappings().first()
-        if row is None or row["revoked_at"] is not None or now >= row["expires_at"]:
+        return self.accept(row) if row is not None else None
+
+    def accept(self, row: Any, prefix: str = "") -> TokenInfo | None:
+        """The token of a row read by its hash (columns named ``prefix`` + name), or None
+        when revoked or expired; its last use is noted (at most once a minute)."""
+        now = self.clock.now()
+        if row[f"{prefix}revoked_at"] is not None or now >= row[f"{prefix}expires_at"]:
             return None
-        info = _info(row)
+        info = _info(row, prefix)
         if info.last_used_at is None or now - info.last_used_at >= TOUCH_EVERY:
             with write_transaction(self.engine) as conn:
                 conn.execute(sa.update(TABLE).where(TABLE.c.id == info.id).values(last_used_at=now))

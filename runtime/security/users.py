@@ -35,6 +35,44 @@ _WITH_ROLES = (
     .order_by(USERS.c.username, GRANTS.c.role)
 )
 _BY_ID = _WITH_ROLES.where(USERS.c.id == sa.bindparam("user_id"))  # built once (sign-ins)
+_BY_TOKEN = (  # a token, its user and the user's roles, built once
+    sa.select(
+        *[c.label(f"token_{c.name}") for c in tokens.TABLE.c],
+        USERS,
+        GRANTS.c.role.label("granted_role"),
+    )
+    .select_from(
+        tokens.TABLE.join(USERS, USERS.c.id == tokens.TABLE.c.user_id).outerjoin(
+            GRANTS, GRANTS.c.user_id == USERS.c.id
+        )
+    )
+    .where(tokens.TABLE.c.token_hash == sa.bindparam("token_hash"), USERS.c.is_active.is_(True))
+    .order_by(GRANTS.c.role)
+)
+
+
+def _with_roles(rows: Iterable[Any]) -> list[UserInfo]:
+    """Users from rows of user columns and a ``granted_role`` (one row per role)."""
+    users: dict[int, Any] = {}
+    grants: dict[int, list[str]] = {}
+    for row in rows:
+        users.setdefault(row["id"], row)
+        if row["granted_role"] is not None:
+            grants.setdefault(row["id"], []).append(row["granted_role"])
+    return [
+        UserInfo(
+            u["id"],
+            u["username"],
+            u["display_name"],
+            bool(u["is_active"]),
+            u["password_hash"] is not None,
+            u["created_at"],
+            tuple(grants.get(u["id"], ())),
+        )
+        for u in users.values()
+    ]
+
+
 USERNAME = re.compile(r"[a-z0-9._@-]{1,150}")
 Definitions = Callable[[], Mapping[str, Mapping[str, Any]]]
 UNSET: Any = object()
@@ -105,24 +143,21 @@ class UserService:
         """Users matching ``where`` (None: by the ``user_id`` in ``params``) with their
         roles, in one query."""
         query = _WITH_ROLES.where(where) if where is not None else _BY_ID
-        users: dict[int, Any] = {}
-        grants: dict[int, builtins.list[str]] = {}
-        for row in conn.execute(query, params).mappings():
-            users.setdefault(row["id"], row)
-            if row["granted_role"] is not None:
-                grants.setdefault(row["id"], []).append(row["granted_role"])
-        return [
-            UserInfo(
-                u["id"],
-                u["username"],
-                u["display_name"],
-                bool(u["is_active"]),
-                u["password_hash"] is not None,
-                u["created_at"],
-                tuple(grants.get(u["id"], ())),
-            )
-            for u in users.values()
-        ]
+        return _with_roles(conn.execute(query, params).mappings())
+
+    def by_token(
+        self, conn: Connection, secret: str, service: tokens.TokenService
+    ) -> tuple[tokens.TokenInfo, UserInfo] | None:
+        """The live token ``secret`` names and its active user with their roles, in one
+        statement (every API request asks)."""
+        if not tokens.well_formed(secret):
+            return None
+        params = {"token_hash": sessions.secret_hash(secret)}
+        rows = list(conn.execute(_BY_TOKEN, params).mappings())
+        token = service.accept(rows[0], prefix="token_") if rows else None
+        if token is None:
+            return None
+        return token, _with_roles(rows)[0]
 
     def list(self) -> list[UserInfo]:
         with self.engine.connect() as conn:

@@ -118,9 +118,9 @@ def _bearer(request: Request, credentials: str) -> None:
     state = request.app.state
     users: UserService = state.users
     tokens: TokenService = state.tokens
-    with read_connection(state.engine) as conn:  # one connection: the token and its user
-        token = tokens.resolve(credentials, conn)
-        user = users.get_by_id(token.user_id, conn) if token is not None else None
+    with read_connection(state.engine) as conn:  # one statement: the token and its user
+        found = users.by_token(conn, credentials, tokens)
+    token, user = found if found is not None else (None, None)
     if token is None or user is None or not user.is_active:
         raise Unauthorized(
             "The API token is not valid: unknown, expired or revoked.", code="INVALID_TOKEN"

@@ -7,6 +7,8 @@ inline script, no ``unsafe-eval`` (htmx runs with ``allowEval=false``), no frami
 
 from __future__ import annotations
 
+import functools
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = (
@@ -35,6 +37,15 @@ def for_request(path: str, https: bool) -> dict[str, str]:
     return headers
 
 
+@functools.cache
+def _encoded(static: bool, https: bool) -> tuple[list[tuple[bytes, bytes]], frozenset[bytes]]:
+    """:func:`for_request` as raw ASGI headers, and their names (four cases, kept)."""
+    extra = for_request(STATIC_PREFIX if static else "/", https)
+    return [(k.encode(), v.encode()) for k, v in extra.items()], frozenset(
+        k.encode() for k in extra
+    )
+
+
 class SecurityHeaders:
     """Adds :func:`for_request` to every HTTP response, replacing what a route set."""
 
@@ -45,9 +56,9 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = for_request(scope["path"], scope.get("scheme") == "https")
-        encoded = [(k.encode(), v.encode()) for k, v in extra.items()]
-        replaced = {k.encode() for k in extra}
+        encoded, replaced = _encoded(
+            scope["path"].startswith(STATIC_PREFIX), scope.get("scheme") == "https"
+        )
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
