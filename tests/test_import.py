@@ -320,3 +320,16 @@ def test_bad_files_bad_requests_and_callers_without_a_rule_get_4xx(api: Api) -> 
         files={"file": ("r.csv", b"employee,rating\nE1,A\n")},
     )
     assert review.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "value", [{"b": [1, "x"], "a": None}, [1, 2], "123", "=1+1", 7, True, "plain"]
+)
+def test_a_json_value_exports_as_json_text_and_imports_back(value: Any) -> None:
+    from runtime.metadata.model import FieldDef
+    from runtime.services.export import safe_cell
+    from runtime.services.importing import cell_value
+
+    fdef = FieldDef("extra", "json", {"name": "extra", "type": "json"})
+    cell = safe_cell(value, "json")
+    assert cell_value(fdef, cell) == value

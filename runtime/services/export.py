@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -32,7 +33,9 @@ _DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "\x00")
 def safe_cell(value: Any, kind: str) -> str:
     if value is None:
         return ""
-    if isinstance(value, bool):
+    if kind == "json":  # as JSON text, which import reads back as the same value
+        value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    elif isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, list):
         value = ", ".join(str(v) for v in value)
