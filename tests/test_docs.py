@@ -46,3 +46,12 @@ def test_every_error_code_of_the_write_path_is_documented() -> None:
     codes -= {"NOW", "GET", "POST", "PATCH", "DELETE"}  # formula names, HTTP methods
     missing = sorted(c for c in codes if f"`{c}`" not in doc)
     assert not missing, f"document these error codes in docs/records.md: {missing}"
+
+
+def test_every_error_code_of_workflow_actions_is_documented() -> None:
+    doc = (ROOT / "docs" / "workflows.md").read_text(encoding="utf-8")
+    doc += (ROOT / "docs" / "records.md").read_text(encoding="utf-8")
+    source = (ROOT / "runtime" / "services" / "transitions.py").read_text(encoding="utf-8")
+    codes = set(re.findall(r'"([A-Z][A-Z_]{3,})"', source))
+    missing = sorted(c for c in codes if f"`{c}`" not in doc)
+    assert not missing, f"document these error codes in docs/workflows.md: {missing}"

@@ -147,8 +147,13 @@ class _Formulas:
         for i, flow in _dicts(doc.get("workflows")):
             obj = self.qualified(flow.get("object"))
             for t, transition in _dicts(flow.get("transitions")):
-                path = f"/workflows/{i}/transitions/{t}/condition"
-                self.check(path, transition.get("condition"), obj)
+                path = f"/workflows/{i}/transitions/{t}"
+                self.check(f"{path}/condition", transition.get("condition"), obj)
+                for e, effect in _dicts(transition.get("effects")):
+                    sets = effect.get("set")
+                    for name, text in sets.items() if isinstance(sets, dict) else ():
+                        where = f"{path}/effects/{e}/set/{name}"
+                        self.check(where, text, obj, condition=False)
         for i, auto in _dicts(doc.get("automations")):
             obj = self.qualified(auto.get("object"))
             trigger = auto.get("trigger")

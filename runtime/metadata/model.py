@@ -17,6 +17,7 @@ from typing import Any
 from runtime.formula.volatility import volatile_fields
 from runtime.metadata.fieldtypes import FIELD_TYPES, coercer, decimal_shape, option_values
 from runtime.metadata.semver import Version, VersionRange
+from runtime.metadata.workflows import WorkflowDef, workflow_of
 
 SYSTEM_COLUMNS = ("id", "version", "created_at", "created_by", "updated_at", "updated_by")
 SOFT_DELETE_COLUMN = "deleted_at"
@@ -144,6 +145,7 @@ class ObjectDef:
     fields: tuple[FieldDef, ...]
     constraints: tuple[ConstraintDef, ...]
     spec: Mapping[str, Any]
+    workflow: WorkflowDef | None = None  # its records then have a ``state``
 
     @property
     def qualified(self) -> str:
@@ -214,6 +216,7 @@ class AppDef:
         """Model a definition that already passed validation."""
         raw = copy.deepcopy(dict(definition))
         name = raw["name"]
+        flows = {str(w["object"]): workflow_of(name, w) for w in raw.get("workflows") or []}
         objects = []
         for obj in raw.get("objects") or []:
             volatile = volatile_fields(obj["fields"])
@@ -224,7 +227,8 @@ class AppDef:
                 ConstraintDef(c["name"], tuple(c["fields"]), c.get("where"), c)
                 for c in obj.get("constraints") or []
             )
-            objects.append(ObjectDef(name, obj["name"], fields, constraints, obj))
+            flow = flows.get(obj["name"])
+            objects.append(ObjectDef(name, obj["name"], fields, constraints, obj, flow))
         requires = {k: VersionRange.parse(v) for k, v in (raw.get("requires") or {}).items()}
         return cls(name, Version.parse(raw["version"]), requires, tuple(objects), raw)
 

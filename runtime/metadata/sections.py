@@ -206,6 +206,20 @@ def check_workflows(c: Checker) -> None:
                 _check_role(c, f"{tbase}/roles/{k}", role)
             for k, name in enumerate(tr.get("required_fields") or []):
                 _check_field(c, f"{tbase}/required_fields/{k}", name, obj)
+            for e, effect in _dicts(tr.get("effects")):
+                for name in effect.get("set") or {}:
+                    where = f"{tbase}/effects/{e}/set/{name}"
+                    _check_field(c, where, name, obj)
+                    field = next(
+                        (f for _, f in _dicts((obj or {}).get("fields")) if f.get("name") == name),
+                        None,
+                    )
+                    if name in SYSTEM_COLUMNS or (field or {}).get("type") in ("formula", "rollup"):
+                        c.add(
+                            where,
+                            f"{name} is computed or kept by Tenon: an effect cannot set it",
+                            "READ_ONLY",
+                        )
 
 
 def check_automations(c: Checker) -> None:

@@ -28,9 +28,10 @@ from functools import cached_property
 from runtime.formula import ir
 from runtime.formula.engine import FormulaEngine
 from runtime.metadata.model import SYSTEM_COLUMNS, AppDef, FieldDef, ObjectDef, qualify
+from runtime.metadata.workflows import STATE_COLUMN
 from runtime.security.actor import AUTHENTICATED, SYSTEM_ADMIN, Actor
 
-ALWAYS_READABLE = frozenset(SYSTEM_COLUMNS)
+ALWAYS_READABLE = frozenset({*SYSTEM_COLUMNS, STATE_COLUMN})
 
 
 @dataclass(frozen=True)

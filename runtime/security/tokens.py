@@ -167,19 +167,26 @@ class TokenService:
                 row = own.execute(_BY_HASH, params).mappings().first()
         else:
             row = conn.execute(_BY_HASH, params).mappings().first()
-        return self.accept(row) if row is not None else None
+        info = self.accept(row) if row is not None else None
+        if info is not None:
+            self.note_use(info)
+        return info
 
     def accept(self, row: Any, prefix: str = "") -> TokenInfo | None:
         """The token of a row read by its hash (columns named ``prefix`` + name), or None
-        when revoked or expired; its last use is noted (at most once a minute)."""
+        when revoked or expired."""
         now = self.clock.now()
         if row[f"{prefix}revoked_at"] is not None or now >= row[f"{prefix}expires_at"]:
             return None
-        info = _info(row, prefix)
+        return _info(row, prefix)
+
+    def note_use(self, info: TokenInfo) -> None:
+        """Note the token's last use, at most once a minute: a write of its own, so call
+        it with no other connection held (a request holding two waits on the pool)."""
+        now = self.clock.now()
         if info.last_used_at is None or now - info.last_used_at >= TOUCH_EVERY:
             with write_transaction(self.engine) as conn:
                 conn.execute(sa.update(TABLE).where(TABLE.c.id == info.id).values(last_used_at=now))
-        return info
 
     def list(self, user_id: int) -> list[TokenInfo]:
         query = sa.select(TABLE).where(TABLE.c.user_id == user_id).order_by(TABLE.c.id)

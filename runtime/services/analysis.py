@@ -134,6 +134,7 @@ class Analysis:
                     "actor": entry["actor_name"],
                     "on_behalf_of": entry["on_behalf_of"],
                     "operation": entry["operation"],
+                    "comment": entry.get("comment"),
                     "changes": changes,
                 }
             )

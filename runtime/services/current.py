@@ -9,36 +9,52 @@ the installed apps stay the same. Whether they did is one small query
 from __future__ import annotations
 
 import threading
+from typing import NamedTuple
 
 from runtime.clock import Clock
 from runtime.metadata.model import AppDef
 from runtime.services.apps import AppService
 from runtime.services.reading import Reader
 from runtime.services.records import Records
+from runtime.services.transitions import Transitions
 
 Fingerprint = tuple[tuple[str, str, str], ...]
+
+
+class View(NamedTuple):
+    """The reader, writer and workflow actions of one set of installed apps."""
+
+    fingerprint: Fingerprint
+    reader: Reader
+    records: Records
+    transitions: Transitions
 
 
 class Current:
     def __init__(self, apps: AppService, clock: Clock) -> None:
         self.apps = apps
         self.clock = clock
-        self._built: tuple[Fingerprint, Reader, Records] | None = None
+        self._built: View | None = None
         self._lock = threading.Lock()
 
-    def records(self) -> Records:
-        """The writer (and, as ``.reader``, the reader) of the apps installed now."""
+    def view(self) -> View:
+        """What requests work through, for the apps installed now (one small query)."""
         key = self.apps.fingerprint()
         built = self._built
         if built is not None and built[0] == key:
-            return built[2]
+            return built
         with self._lock:
             if self._built is None or self._built[0] != key:
                 definitions = self.apps.definitions()
                 apps = {name: AppDef.from_dict(definitions[name]) for name, _, _ in key}
                 reader = Reader(apps, self.clock)
-                self._built = (key, reader, Records(reader))
-            return self._built[2]
+                records = Records(reader)
+                self._built = View(key, reader, records, Transitions(records))
+            return self._built
+
+    def records(self) -> Records:
+        """The writer (and, as ``.reader``, the reader) of the apps installed now."""
+        return self.view().records
 
     def reader(self) -> Reader:
         return self.records().reader

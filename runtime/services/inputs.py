@@ -25,6 +25,7 @@ from runtime.metadata.model import (
     ObjectDef,
     qualify,
 )
+from runtime.metadata.workflows import STATE_COLUMN
 from runtime.storage.tables import USERS_TABLE
 
 _USERS = sa.table(USERS_TABLE, sa.column("id"), sa.column("username"), sa.column("is_active"))
@@ -143,6 +144,9 @@ _LOOKED_UP = frozenset({"user", "reference"})
 def _not_settable(obj: ObjectDef, name: str, path: str) -> Issue:
     fdef = obj.by_name.get(name)
     if fdef is None:
+        if name == STATE_COLUMN and obj.workflow is not None:
+            message = f"{name} changes only through the workflow's actions"
+            return Issue(path, message, "FIELD_READ_ONLY")
         if name in SYSTEM_COLUMNS or name == SOFT_DELETE_COLUMN:
             return Issue(path, f"{name} is kept by Tenon", "FIELD_READ_ONLY")
         return Issue(path, f"{obj.name} has no field {name!r}", "UNKNOWN_FIELD")

@@ -42,6 +42,7 @@ _SYSTEM_KINDS = {
     "updated_at": "datetime",
     "created_by": "user",
     "updated_by": "user",
+    "state": "text",
 }
 
 
@@ -149,7 +150,7 @@ class _Select:
         return names
 
     def order(self) -> list[str]:
-        names = ["id", "version", *[f.name for f in self.obj.fields]]
+        names = ["id", "version", *[f.name for f in self.obj.fields], "state"]
         names += ["created_at", "created_by", "updated_at", "updated_by"]
         return [n for n in names if n in self.shown]
 

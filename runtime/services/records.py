@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection
 from runtime.clock import Clock
 from runtime.errors import Conflict, Forbidden, Issue, TenonError, ValidationFailed
 from runtime.metadata.model import SOFT_DELETE_COLUMN, ObjectDef
+from runtime.metadata.workflows import STATE_COLUMN
 from runtime.security.actor import Actor
 from runtime.services import inputs
 from runtime.services.computed import Computed
@@ -129,6 +130,7 @@ class Records:
             raise self._refused(obj, issues, len(rows), single)
         now = self.clock.now()
         counters: dict[tuple[str, str], int] = {}
+        start = {STATE_COLUMN: obj.workflow.initial} if obj.workflow is not None else {}
         columns = sorted({name for values in prepared for name in values})
         full = [
             {
@@ -140,6 +142,7 @@ class Records:
                 "updated_at": now,
                 "created_by": actor.user_id,
                 "updated_by": actor.user_id,
+                **start,
             }
             for values in prepared
         ]
@@ -251,8 +254,50 @@ class Records:
         issues += [i for i in inputs.missing(obj, {**before, **values}) if i.path[1:] in values]
         if issues:
             raise ValidationFailed.from_issues(f"the {obj.name} was not saved", issues)
-        now = self.clock.now()
         changed = {k: v for k, v in values.items() if before.get(k) != v}
+        locked = obj.workflow.locked(before.get(STATE_COLUMN), changed) if obj.workflow else []
+        if locked:
+            state = before.get(STATE_COLUMN)
+            raise ValidationFailed.from_issues(
+                f"the {obj.name} was not saved",
+                [
+                    Issue(f"/{n}", f"{n} cannot change in state {state!r}", "FIELD_LOCKED")
+                    for n in locked
+                ],
+            )
+        done = self.write_changes(conn, actor, qualified, before, changed, "update")
+        self.permits.check(conn, actor, qualified, "update", record_id, sent)
+        return done
+
+    def check_version(
+        self, conn: Connection, qualified: str, row: Mapping[str, Any], expected: int
+    ) -> None:
+        """409 ``VERSION_CONFLICT`` naming who changed the record, unless it is at
+        ``expected``."""
+        self._current(conn, qualified, row, expected)
+
+    def locked_row(self, conn: Connection, qualified: str, record_id: int) -> dict[str, Any]:
+        """The record as stored, locked for this transaction (PostgreSQL: FOR UPDATE;
+        SQLite: the write transaction holds the only write lock)."""
+        return self._row(conn, self.reader.table(qualified), record_id, lock=True)
+
+    def write_changes(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        before: Mapping[str, Any],
+        changed: Mapping[str, Any],
+        operation: str,
+        comment: str | None = None,
+    ) -> Written:
+        """Write ``changed`` (columns) onto the record read as ``before``, if it is still
+        at that version (else 409): then its computed fields, the object's rules on the
+        result, and the audit entry (with ``comment``)."""
+        obj = self.reader.object(qualified)
+        table = self.reader.table(qualified)
+        record_id, expected = int(before["id"]), int(before["version"])
+        now = self.clock.now()
         stmt = (
             sa.update(table)
             .where(table.c.id == record_id, table.c.version == expected)
@@ -263,13 +308,15 @@ class Records:
         old_links = {
             name: [before[name]]
             for name in changed
-            if obj.by_name[name].storage == "reference" and before.get(name) is not None
+            if name in obj.by_name
+            and obj.by_name[name].storage == "reference"
+            and before.get(name) is not None
         }
         self.computed.recompute(conn, qualified, [record_id], changed, old_links)
-        self.permits.check(conn, actor, qualified, "update", record_id, sent)
         after = self._row(conn, table, record_id)
         self.rules.check(conn, actor, obj, qualified, after)
-        self._audit(conn, actor, qualified, record_id, "update", before, after, now)
+        entry = [(record_id, before, after)]
+        self._audit_many(conn, actor, qualified, operation, entry, now, comment)
         return Written(record_id, expected + 1)
 
     # -- delete -------------------------------------------------------------------------
@@ -308,7 +355,7 @@ class Records:
                 if fdef.storage == "reference" and before.get(fdef.name) is not None:
                     target = qualified_target(qualified, fdef.target)
                     self.computed.recompute(conn, target, [before[fdef.name]])
-        self._audit(conn, actor, qualified, record_id, "delete", before, {}, now)
+        self._audit_many(conn, actor, qualified, "delete", [(record_id, before, {})], now)
 
     # -- bulk ---------------------------------------------------------------------------
 
@@ -398,19 +445,6 @@ class Records:
             return int(result.scalar_one())
         return 0
 
-    def _audit(
-        self,
-        conn: Connection,
-        actor: Actor,
-        qualified: str,
-        record_id: int,
-        operation: str,
-        before: Mapping[str, Any],
-        after: Mapping[str, Any],
-        at: datetime,
-    ) -> None:
-        self._audit_many(conn, actor, qualified, operation, [(record_id, before, after)], at)
-
     def _audit_many(
         self,
         conn: Connection,
@@ -419,9 +453,14 @@ class Records:
         operation: str,
         changes: Sequence[tuple[int, Mapping[str, Any], Mapping[str, Any]]],
         at: datetime,
+        comment: str | None = None,
     ) -> None:
-        """One audit entry per record: the before and after of every changed field."""
-        names = [f.name for f in self.reader.object(qualified).stored_fields]
+        """One audit entry per record: the before and after of every changed field (and
+        of the state)."""
+        obj = self.reader.object(qualified)
+        names = [f.name for f in obj.stored_fields]
+        if obj.workflow is not None:
+            names.append(STATE_COLUMN)
         entries: list[tuple[int, dict[str, tuple[Any, Any]]]]
         if operation == "create":  # nothing before: every field that has a value
             entries = [
@@ -441,4 +480,5 @@ class Records:
             qualified=qualified,
             operation=operation,
             entries=entries,
+            comment=comment,
         )

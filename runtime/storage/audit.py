@@ -37,6 +37,7 @@ class AuditEntry(Base):
     record_id: Mapped[int] = mapped_column(sa.BigInteger)
     operation: Mapped[str] = mapped_column(sa.String(40))
     changes: Mapped[str] = mapped_column(sa.Text)
+    comment: Mapped[str | None] = mapped_column(sa.Text)  # a workflow action's comment
 
 
 TABLE: sa.Table = AuditEntry.__table__  # type: ignore[assignment]
@@ -125,6 +126,7 @@ def write_many(
     operation: str,
     entries: Sequence[tuple[int, Mapping[str, tuple[Any, Any]]]],
     on_behalf_of: str | None = None,
+    comment: str | None = None,
 ) -> None:
     """Append one entry per (record id, changes), in one statement."""
     if not entries:
@@ -138,6 +140,7 @@ def write_many(
         "app": app,
         "object": obj,
         "operation": operation,
+        "comment": comment,
     }
     insert_many(
         conn, TABLE, [{**common, "record_id": r, "changes": _encode(c)} for r, c in entries]

@@ -24,6 +24,7 @@ from runtime.metadata.diff import (
 )
 from runtime.metadata.fieldtypes import CoerceError, coerce_value
 from runtime.metadata.model import AppDef, ObjectDef
+from runtime.metadata.workflows import STATE_COLUMN
 from runtime.storage.naming import table_name
 from runtime.storage.tables import build_table
 
@@ -144,7 +145,7 @@ def _table_diff(cur: sa.Table, want: sa.Table) -> TableDiff:
     have_ix, need_ix = _indexes(cur), _indexes(want)
     diff.drop_indexes = [n for n, s in have_ix.items() if need_ix.get(n) != s]
     diff.add_indexes = [i for i in want.indexes if have_ix.get(str(i.name)) != need_ix[str(i.name)]]
-    system = {"deleted_at"}
+    system = {"deleted_at", STATE_COLUMN}
     diff.drop_columns = [c.name for c in cur.c if c.name in system and c.name not in want.c]
     diff.add_columns = [fresh_column(c) for c in want.c if c.name in system and c.name not in cur.c]
     return diff

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from runtime.metadata.model import SOFT_DELETE_COLUMN, AppDef, FieldDef, ObjectDef, qualify
+from runtime.metadata.workflows import STATE_COLUMN
 from runtime.storage.naming import ident, table_name
 from runtime.storage.types import ID_TYPE, ExactDecimal
 
@@ -72,6 +73,8 @@ def build_table(
     ]
     if obj.soft_delete:
         columns.append(sa.Column(SOFT_DELETE_COLUMN, sa.DateTime(), nullable=True))
+    if obj.workflow is not None:
+        columns.append(sa.Column(STATE_COLUMN, sa.String(40), nullable=True))
     extras: list[sa.schema.SchemaItem] = [
         sa.PrimaryKeyConstraint("id", name=ident("pk", tname)),
     ]
@@ -111,6 +114,8 @@ def build_table(
             indexes.append((ident("uqw", tname, constraint.name), constraint.fields, True, where))
     for index in obj.indexes:
         indexes.append((ident("ix", tname, index.name), index.fields, False, None))
+    if obj.workflow is not None:
+        indexes.append((ident("ix", tname, STATE_COLUMN), (STATE_COLUMN,), False, None))
     table = sa.Table(tname, md, *columns, *extras)
     for name, cols, unique, where in indexes:
         condition = sa.text(where) if where is not None else None

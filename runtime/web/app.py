@@ -46,6 +46,7 @@ from runtime.web import (
 from runtime.web.auth import AuthMiddleware, resolving
 from runtime.web.csrf import CsrfMiddleware
 from runtime.web.headers import SecurityHeaders
+from runtime.web.testclock import PinClock
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -148,6 +149,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         middleware=[
             # outermost first: headers on every answer, then who is asking, then CSRF
             Middleware(SecurityHeaders),
+            *([Middleware(PinClock)] if settings.test_clock else []),
             Middleware(AuthMiddleware),
             Middleware(
                 CsrfMiddleware,

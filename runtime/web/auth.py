@@ -121,6 +121,8 @@ def _bearer(request: Request, credentials: str) -> None:
     with read_connection(state.engine) as conn:  # one statement: the token and its user
         found = users.by_token(conn, credentials, tokens)
     token, user = found if found is not None else (None, None)
+    if token is not None:
+        tokens.note_use(token)
     if token is None or user is None or not user.is_active:
         raise Unauthorized(
             "The API token is not valid: unknown, expired or revoked.", code="INVALID_TOKEN"

@@ -5,6 +5,9 @@
     PATCH  /api/v1/apps/{app}/objects/{object}/records/bulk    {"records": [{id, version, …}]}
     PATCH  /api/v1/apps/{app}/objects/{object}/records/{id}    fields + "version"
     DELETE /api/v1/apps/{app}/objects/{object}/records/{id}    ?version= (optional)
+    POST   /api/v1/apps/{app}/objects/{object}/records/{id}/actions/{action}
+                                                                a workflow action: comment,
+                                                                version, declared inputs
 
 Each request is one write transaction through ``runtime.services.records``; the answer
 is the record as the caller reads it afterwards (hidden fields absent). The database
@@ -26,6 +29,7 @@ from runtime.security.actor import Actor
 from runtime.services.current import Current
 from runtime.services.reading import Reader
 from runtime.services.records import MAX_BULK, Records, Written
+from runtime.services.transitions import Transitions
 from runtime.services.write_checks import record_id
 from runtime.storage.engine import write_transaction
 from runtime.web import auth, body
@@ -35,10 +39,10 @@ BULK_BYTES = 8 << 20
 
 
 def records(request: Request) -> tuple[Reader, Records]:
-    """The writer and reader of the installed apps, rebuilt when apps change."""
+    """The reader and writer of the installed apps (kept for the request as ``view``)."""
     current: Current = request.app.state.current
-    write = current.records()
-    return write.reader, write
+    request.state.view = view = current.view()
+    return view.reader, view.records
 
 
 def _answer(conn: Any, read: Reader, actor: Actor, qualified: str, done: Written) -> dict[str, Any]:
@@ -103,6 +107,24 @@ async def delete(request: Request) -> Response:
     return Response(status_code=204)
 
 
+@auth.resolves_itself
+async def act(request: Request) -> Response:
+    """``POST …/records/{id}/actions/{action}`` ``{"comment": …, "version": …, inputs…}``:
+    one workflow transition and its effects; the answer is the record afterwards."""
+    raw = await body.read_bytes(request)
+    action = request.path_params["action"]
+
+    def work(
+        conn: Any, write: Records, read: Reader, actor: Actor, qualified: str, data: Any
+    ) -> Any:
+        record_id = record_id_of(request)
+        flows: Transitions = request.state.view.transitions  # read with ``write``
+        done = flows.act(conn, actor, qualified, record_id, action, data)
+        return _answer(conn, read, actor, qualified, done)
+
+    return JSONResponse(await run_in_threadpool(_run, request, work, raw or b"{}"))
+
+
 def _rows(data: Mapping[str, Any]) -> list[Any]:
     rows = data.get("records")
     if not isinstance(rows, list):
@@ -160,4 +182,5 @@ routes = [
     Route(f"{BASE}/records/bulk", bulk_update, methods=["PATCH"]),
     Route(f"{BASE}/records/{{id}}", update, methods=["PATCH"]),
     Route(f"{BASE}/records/{{id}}", delete, methods=["DELETE"]),
+    Route(f"{BASE}/records/{{id}}/actions/{{action}}", act, methods=["POST"]),
 ]

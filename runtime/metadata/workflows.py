@@ -1,0 +1,120 @@
+"""An object's workflow as the runtime uses it: states, transitions and their effects.
+
+A workflow gives its object a ``state`` column. A new record starts in the ``initial``
+state (the first one listed when none is named); the state then changes only through a
+transition: an action name, the states it leaves from, the state it goes to, who may take
+it (the permission rules must grant the action; ``roles`` narrows it further), a
+condition in the formula language, the fields that must be filled, and effects written
+in the same transaction (``{"set": {"field": "formula"}}`` on the record).
+
+A state may list ``editable_fields``: in that state only those fields may change (a
+``terminal`` state without such a list is read-only). ``required_to_leave`` lists fields
+that must be filled before any transition out of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+STATE_COLUMN = "state"
+
+
+@dataclass(frozen=True)
+class StateDef:
+    name: str
+    terminal: bool
+    editable: frozenset[str] | None  # None: every field (unless terminal)
+    required_to_leave: tuple[str, ...]
+
+    def locked(self, name: str) -> bool:
+        """Whether field ``name`` may not change while a record is in this state."""
+        if self.editable is not None:
+            return name not in self.editable
+        return self.terminal
+
+
+@dataclass(frozen=True)
+class TransitionDef:
+    action: str
+    sources: tuple[str, ...]
+    target: str
+    roles: tuple[str, ...]  # qualified app roles; empty: the permission rules decide
+    condition: str | None
+    required: tuple[str, ...]
+    sets: tuple[tuple[str, str], ...]  # (field, formula), in order
+    spec: Mapping[str, Any]
+
+    @property
+    def message(self) -> str | None:
+        """What a refused condition says, when the transition declares it."""
+        message = self.spec.get("message")
+        if isinstance(message, Mapping):
+            return str(message.get("en") or next(iter(message.values()), "")) or None
+        return str(message) if message else None
+
+    @property
+    def code(self) -> str:
+        return str(self.spec.get("code") or "CONDITION_FAILED")
+
+
+@dataclass(frozen=True)
+class WorkflowDef:
+    name: str
+    object: str
+    initial: str
+    states: Mapping[str, StateDef]
+    transitions: tuple[TransitionDef, ...]
+
+    @property
+    def actions(self) -> list[str]:
+        return sorted({t.action for t in self.transitions})
+
+    def locked(self, state: str | None, names: Iterable[str]) -> list[str]:
+        """Of the fields ``names``, those that may not change in ``state``."""
+        found = self.states.get(state or "")
+        return [n for n in names if found is not None and found.locked(n)]
+
+    def find(self, action: str, state: str | None) -> TransitionDef | None:
+        """The transition ``action`` takes from ``state`` (None when there is none)."""
+        for transition in self.transitions:
+            if transition.action == action and state in transition.sources:
+                return transition
+        return None
+
+
+def _qualified_role(app: str, role: str) -> str:
+    return role if "." in role or role == "authenticated" else f"{app}.{role}"
+
+
+def workflow_of(app: str, spec: Mapping[str, Any]) -> WorkflowDef:
+    """Model one workflow of a definition that already passed validation."""
+    states = {
+        str(s["name"]): StateDef(
+            str(s["name"]),
+            bool(s.get("terminal")),
+            frozenset(s["editable_fields"]) if "editable_fields" in s else None,
+            tuple(s.get("required_to_leave") or ()),
+        )
+        for s in spec["states"]
+    }
+    transitions = []
+    for t in spec.get("transitions") or []:
+        sets: list[tuple[str, str]] = []
+        for effect in t.get("effects") or []:
+            sets += [(str(k), str(v)) for k, v in (effect.get("set") or {}).items()]
+        transitions.append(
+            TransitionDef(
+                str(t["action"]),
+                tuple(t["from"]),
+                str(t["to"]),
+                tuple(_qualified_role(app, r) for r in t.get("roles") or ()),
+                t.get("condition"),
+                tuple(t.get("required_fields") or ()),
+                tuple(sets),
+                t,
+            )
+        )
+    initial = str(spec.get("initial") or spec["states"][0]["name"])
+    return WorkflowDef(str(spec["name"]), str(spec["object"]), initial, states, tuple(transitions))

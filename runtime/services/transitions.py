@@ -1,0 +1,227 @@
+"""Workflow actions on a record: one transition and all its effects, in one transaction.
+
+``Transitions.act`` takes an action on a record as the caller, in this order:
+
+1. the action exists on the object's workflow (else 404 ``UNKNOWN_ACTION``);
+2. the caller's permission rules grant the action on this record (404 if they cannot
+   read it, 403 if they may not act), and the transition's ``roles``, when it lists any;
+3. the record, locked, is in a state the action leaves from (else 409
+   ``INVALID_TRANSITION``), at the version sent, when one is;
+4. the inputs the action declares, checked by type (a declared input named like a field
+   of the object is written to the record);
+5. the fields required to leave the state and by the transition are filled (422
+   ``REQUIRED`` each), and the transition's condition holds (422 with its ``code``);
+6. the new state and the effects' ``set`` formulas, evaluated on the record as it is
+   with the inputs, are written at once; computed fields, the object's rules and the
+   audit entry (operation ``action:<name>``, with the comment) follow.
+
+Anything refused leaves the record as it was. Two people acting on one record at once:
+the second finds it changed (version or state) and gets 409; nothing is merged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from runtime.errors import Conflict, Forbidden, Issue, NotFound, ValidationFailed
+from runtime.formula.errors import FormulaError
+from runtime.formula.evaluator import Compiled, Env
+from runtime.formula.lookups import SqlLookups
+from runtime.formula.sqlcompile import SqlCompiler, SqlEnv
+from runtime.metadata.fieldtypes import CoerceError
+from runtime.metadata.model import FieldDef, ObjectDef
+from runtime.metadata.workflows import STATE_COLUMN, TransitionDef, WorkflowDef
+from runtime.security.actor import Actor
+from runtime.services import inputs
+from runtime.services.records import Records, Written
+from runtime.services.write_checks import version_of
+
+CONTROL = frozenset({"comment", "version"})
+MAX_COMMENT = 4000
+
+
+class Transitions:
+    def __init__(self, records: Records) -> None:
+        self.records = records
+        self.reader = records.reader
+        self._compiled: dict[tuple[str, str], Compiled] = {}
+
+    def act(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        record_id: int,
+        action: str,
+        body: Mapping[str, Any],
+    ) -> Written:
+        obj = self.reader.object(qualified)
+        flow = obj.workflow
+        if flow is None or action not in flow.actions:
+            raise NotFound(f"{obj.name} has no action {action!r}", code="UNKNOWN_ACTION")
+        comment = _comment(body.get("comment"))
+        self.records.permits.check(conn, actor, qualified, action, record_id)
+        before = self.records.locked_row(conn, qualified, record_id)
+        if body.get("version") is not None:
+            self.records.check_version(conn, qualified, before, version_of(body["version"]))
+        state = before.get(STATE_COLUMN)
+        transition = flow.find(action, state)
+        if transition is None:
+            raise Conflict(
+                f"{action} is not possible while the {obj.name} is {state!r} "
+                f"(possible: {', '.join(_possible(flow, state)) or 'none'})",
+                code="INVALID_TRANSITION",
+            )
+        if transition.roles and not any(actor.has_role(r) for r in transition.roles):
+            raise Forbidden(f"only {', '.join(transition.roles)} may {action}")
+        given = self._inputs(conn, obj, transition, body)
+        record = {**before, **given}
+        self._required(obj, flow, state, transition, record)
+        self._condition(conn, actor, qualified, transition, record)
+        changed = {**given, **self._effects(conn, actor, qualified, obj, transition, record)}
+        changed[STATE_COLUMN] = transition.target
+        operation = f"action:{action}"
+        return self.records.write_changes(
+            conn, actor, qualified, before, changed, operation, comment
+        )
+
+    # -- the steps ------------------------------------------------------------------------
+
+    def _inputs(
+        self, conn: Connection, obj: ObjectDef, transition: TransitionDef, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The declared inputs sent, checked; those naming a field go onto the record."""
+        declared = {str(f["name"]): f for f in transition.spec.get("inputs") or []}
+        issues: list[Issue] = []
+        out: dict[str, Any] = {}
+        for name, raw in body.items():
+            if name in CONTROL:
+                continue
+            spec = declared.get(name)
+            if spec is None:
+                message = f"{transition.action} takes no input {name!r}"
+                issues.append(Issue(f"/{name}", message, "UNKNOWN_FIELD"))
+                continue
+            if inputs.blank(raw):
+                value = None
+            else:
+                try:
+                    value = FieldDef(name, str(spec["type"]), spec).coerce(raw)
+                except CoerceError as error:
+                    issues.append(Issue(f"/{name}", f"{name} {error}", "INVALID_VALUE"))
+                    continue
+            if spec.get("required") and value is None:
+                issues.append(Issue(f"/{name}", f"{name} is required", "REQUIRED"))
+            if name in obj.settable:
+                out[name] = value
+        for name, spec in declared.items():
+            if spec.get("required") and name not in body:
+                issues.append(Issue(f"/{name}", f"{name} is required", "REQUIRED"))
+        if issues:
+            raise ValidationFailed.from_issues(f"{transition.action} was not done", issues)
+        return out
+
+    def _required(
+        self,
+        obj: ObjectDef,
+        flow: WorkflowDef,
+        state: str | None,
+        transition: TransitionDef,
+        record: Mapping[str, Any],
+    ) -> None:
+        leaving = flow.states.get(state or "")
+        names = [*(leaving.required_to_leave if leaving else ()), *transition.required]
+        missing = [n for n in dict.fromkeys(names) if inputs.blank(record.get(n))]
+        if missing:
+            issues = [
+                Issue(f"/{n}", f"{n} is required to {transition.action}", "REQUIRED")
+                for n in missing
+            ]
+            raise ValidationFailed.from_issues(f"{transition.action} was not done", issues)
+
+    def _env(self, conn: Connection, actor: Actor, qualified: str) -> Env:
+        now = self.records.clock.now()
+        tables = self.reader.table
+        compiler = SqlCompiler(conn.dialect.name, tables, SqlEnv(now.date(), now, actor.user_id))
+        return Env(now.date(), now, actor.user_id, SqlLookups(conn, compiler, tables(qualified)))
+
+    def _formula(self, qualified: str, text: str, expect: str | None = None) -> Compiled:
+        key = (qualified, text if expect is None else f"{expect}:{text}")
+        if key not in self._compiled:
+            engine = self.reader.policy.engine
+            self._compiled[key] = (
+                engine.compile(text, qualified, expect=expect)
+                if expect
+                else engine.compile(text, qualified)
+            )
+        return self._compiled[key]
+
+    def _condition(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        transition: TransitionDef,
+        record: Mapping[str, Any],
+    ) -> None:
+        if not transition.condition:
+            return
+        formula = self._formula(qualified, transition.condition, "boolean")
+        try:
+            holds = formula.evaluate(dict(record), self._env(conn, actor, qualified))
+        except FormulaError as error:
+            raise ValidationFailed.from_issues(
+                f"{transition.action} was not done",
+                [Issue("", f"the condition could not be checked: {error}", "CONDITION_ERROR")],
+            ) from None
+        if holds is not True:
+            message = transition.message or f"the condition of {transition.action} does not hold"
+            refused = ValidationFailed.from_issues(
+                f"{transition.action} was not done", [Issue("", message, transition.code)]
+            )
+            refused.code = transition.code
+            raise refused
+
+    def _effects(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        obj: ObjectDef,
+        transition: TransitionDef,
+        record: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        """The ``set`` effects' values, each formula on the record as it is now."""
+        if not transition.sets:
+            return {}
+        env = self._env(conn, actor, qualified)
+        out: dict[str, Any] = {}
+        issues: list[Issue] = []
+        for name, text in transition.sets:
+            fdef = obj.by_name[name]
+            try:
+                value = self._formula(qualified, text).evaluate({**record, **out}, env)
+                out[name] = None if value is None else fdef.coerce(value)
+            except (FormulaError, CoerceError) as error:
+                issues.append(
+                    Issue(f"/{name}", f"{name} could not be set: {error}", "EFFECT_FAILED")
+                )
+        if issues:
+            raise ValidationFailed.from_issues(f"{transition.action} was not done", issues)
+        return out
+
+
+def _comment(raw: Any) -> str | None:
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str) or len(raw) > MAX_COMMENT or "\x00" in raw:
+        message = f"comment must be a text of at most {MAX_COMMENT} characters"
+        raise ValidationFailed.from_issues(message, [Issue("/comment", message, "INVALID_VALUE")])
+    return raw
+
+
+def _possible(flow: WorkflowDef, state: str | None) -> list[str]:
+    return sorted({t.action for t in flow.transitions if state in t.sources})

@@ -1,0 +1,308 @@
+"""Workflow state machines through the API, on SQLite and PostgreSQL: states, actions,
+who may act, conditions, required fields, inputs, effects, locked fields, the audit, and
+exactly one winner when people act at once."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from runtime.metadata.package import read_package_bytes
+from tests.auth_support import add_user, bearer, issue_token, make_client
+
+BASE = "/api/v1/apps/leave/objects/request/records"
+
+APP: dict[str, Any] = {
+    "name": "leave",
+    "version": "1.0.0",
+    "title": {"en": "Leave"},
+    "roles": [{"name": "member"}, {"name": "approver"}],
+    "objects": [
+        {
+            "name": "request",
+            "fields": [
+                {"name": "title", "type": "text", "required": True},
+                {"name": "days", "type": "integer"},
+                {"name": "owner", "type": "user"},
+                {"name": "reason", "type": "long_text"},
+                {"name": "decision_note", "type": "long_text"},
+                {"name": "submitted_on", "type": "date", "system": True},
+                {"name": "decided_by", "type": "integer", "system": True},
+            ],
+        }
+    ],
+    "workflows": [
+        {
+            "name": "leave_flow",
+            "object": "request",
+            "initial": "draft",
+            "states": [
+                {"name": "draft"},
+                {
+                    "name": "submitted",
+                    "editable_fields": ["reason"],
+                    "required_to_leave": ["reason"],
+                },
+                {"name": "approved", "terminal": True},
+                {"name": "rejected", "terminal": True},
+            ],
+            "transitions": [
+                {
+                    "action": "submit",
+                    "from": ["draft"],
+                    "to": "submitted",
+                    "required_fields": ["days"],
+                    "condition": "AND(days > 0, days <= 20)",
+                    "code": "DAYS_OUT_OF_RANGE",
+                    "message": {"en": "a request is for 1 to 20 days"},
+                    "effects": [{"set": {"submitted_on": "TODAY()"}}],
+                },
+                {
+                    "action": "recall",
+                    "from": ["submitted"],
+                    "to": "draft",
+                    "condition": "owner = @me",
+                },
+                {
+                    "action": "approve",
+                    "from": ["submitted"],
+                    "to": "approved",
+                    "roles": ["approver"],
+                    "inputs": [{"name": "decision_note", "type": "long_text"}],
+                    "effects": [{"set": {"decided_by": "@me"}}],
+                },
+                {
+                    "action": "reject",
+                    "from": ["submitted"],
+                    "to": "rejected",
+                    "roles": ["approver"],
+                    "inputs": [{"name": "decision_note", "type": "long_text", "required": True}],
+                },
+            ],
+        }
+    ],
+    "permissions": [
+        {"role": "member", "object": "request", "actions": ["read", "create"]},
+        {
+            "role": "member",
+            "object": "request",
+            "actions": ["update", "submit", "recall"],
+            "scope": "owner = @me",
+        },
+        {"role": "approver", "object": "request", "actions": ["read", "approve", "reject"]},
+        {"role": "authenticated", "object": "request", "actions": ["reject"]},
+    ],
+}
+
+
+class Leave:
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.tokens: dict[str, str] = {}
+
+    def call(self, user: str, method: str, path: str, **kw: Any) -> Any:
+        if user not in self.tokens:
+            self.tokens[user] = issue_token(self.client, user)
+        return self.client.request(method, path, headers=bearer(self.tokens[user]), **kw)
+
+    def new(self, user: str = "ann", **fields: Any) -> dict[str, Any]:
+        body = {"title": "Trip", "owner": user, **fields}
+        made = self.call(user, "POST", BASE, json=body)
+        assert made.status_code == 201, made.text
+        return made.json()  # type: ignore[no-any-return]
+
+    def act(self, user: str, record: dict[str, Any], action: str, **body: Any) -> Any:
+        return self.call(user, "POST", f"{BASE}/{record['id']}/actions/{action}", json=body)
+
+
+@pytest.fixture
+def leave(db_url: str) -> Iterator[Leave]:
+    with _leave(db_url) as found:
+        yield found
+
+
+@contextmanager
+def _leave(db_url: str, **settings: Any) -> Iterator[Leave]:
+    with make_client(db_url, **settings) as client:
+        state = client.app.state  # type: ignore[attr-defined]
+        state.apps.install(read_package_bytes(json.dumps(APP).encode(), "leave.json"), actor="t")
+        add_user(client, "ann", roles=["leave.member"])
+        add_user(client, "bob", roles=["leave.member"])
+        add_user(client, "vic", roles=["leave.approver"])
+        add_user(client, "eve")
+        yield Leave(client)
+
+
+def test_a_request_goes_through_its_states(leave: Leave) -> None:
+    draft = leave.new(days=3)
+    assert draft["state"] == "draft"
+    # the state changes only through actions
+    sneaky = leave.call(
+        "ann", "PATCH", f"{BASE}/{draft['id']}", json={"state": "approved", "version": 1}
+    )
+    assert sneaky.status_code == 422
+    assert sneaky.json()["error"]["details"][0]["code"] == "FIELD_READ_ONLY"
+
+    refused = leave.act("ann", draft, "submit")  # reason is required to leave submitted, not draft
+    assert refused.status_code == 200, refused.text
+    submitted = refused.json()
+    assert submitted["state"] == "submitted" and submitted["version"] == 2
+    assert submitted["submitted_on"] == "2025-06-10"  # the effect, by the (test) clock
+
+    no_reason = leave.act("vic", submitted, "approve", decision_note="ok", comment="fine by me")
+    assert no_reason.status_code == 422
+    assert [(d["path"], d["code"]) for d in no_reason.json()["error"]["details"]] == [
+        ("/reason", "REQUIRED")
+    ]
+    # in submitted only the reason may change
+    locked = leave.call("ann", "PATCH", f"{BASE}/{draft['id']}", json={"days": 5, "version": 2})
+    assert locked.status_code == 422
+    assert locked.json()["error"]["details"] == [
+        {
+            "path": "/days",
+            "code": "FIELD_LOCKED",
+            "message": "days cannot change in state 'submitted'",
+        }
+    ]
+    edited = leave.call(
+        "ann", "PATCH", f"{BASE}/{draft['id']}", json={"reason": "wedding", "version": 2}
+    )
+    assert edited.status_code == 200, edited.text
+
+    approved = leave.act("vic", edited.json(), "approve", decision_note="ok", comment="fine by me")
+    assert approved.status_code == 200, approved.text
+    done = approved.json()
+    assert done["state"] == "approved" and done["decision_note"] == "ok"
+    vic_id = leave.client.app.state.users.get("vic").id  # type: ignore[attr-defined]
+    assert done["decided_by"] == vic_id
+    # approved is terminal: nothing changes, nothing leaves it
+    frozen = leave.call("ann", "PATCH", f"{BASE}/{draft['id']}", json={"reason": "x", "version": 4})
+    assert (
+        frozen.status_code == 422 and frozen.json()["error"]["details"][0]["code"] == "FIELD_LOCKED"
+    )
+    again = leave.act("vic", done, "approve")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "INVALID_TRANSITION"
+    assert "possible: none" in again.json()["error"]["message"]
+
+    history = leave.call("ann", "GET", f"{BASE}/{draft['id']}/history").json()["data"]
+    steps = [(h["operation"], h["actor"], h["comment"]) for h in history]
+    assert steps == [
+        ("create", "ann", None),
+        ("action:submit", "ann", None),
+        ("update", "ann", None),
+        ("action:approve", "vic", "fine by me"),
+    ]
+    assert history[1]["changes"]["state"] == {"before": "draft", "after": "submitted"}
+    assert history[3]["changes"]["state"] == {"before": "submitted", "after": "approved"}
+
+
+def test_conditions_required_fields_and_inputs_are_checked(leave: Leave) -> None:
+    record = leave.new()
+    missing = leave.act("ann", record, "submit")
+    assert missing.status_code == 422
+    assert missing.json()["error"]["details"] == [
+        {"path": "/days", "code": "REQUIRED", "message": "days is required to submit"}
+    ]
+    leave.call("ann", "PATCH", f"{BASE}/{record['id']}", json={"days": 40, "version": 1})
+    too_long = leave.act("ann", record, "submit")
+    assert too_long.status_code == 422
+    error = too_long.json()["error"]
+    assert error["code"] == "DAYS_OUT_OF_RANGE"
+    assert error["details"][0]["message"] == "a request is for 1 to 20 days"
+    leave.call("ann", "PATCH", f"{BASE}/{record['id']}", json={"days": 2, "version": 2})
+    submitted = leave.act("ann", record, "submit", version=3).json()
+    # reject needs its declared input; undeclared inputs and bad comments are refused
+    no_note = leave.act("vic", submitted, "reject")
+    assert no_note.status_code == 422
+    assert no_note.json()["error"]["details"][0]["path"] == "/decision_note"
+    unknown = leave.act("vic", submitted, "reject", decision_note="no", days=1)
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["details"][0] == {
+        "path": "/days",
+        "code": "UNKNOWN_FIELD",
+        "message": "reject takes no input 'days'",
+    }
+    bad_comment = leave.act("vic", submitted, "reject", decision_note="no", comment=["x"])
+    assert bad_comment.status_code == 422
+    stale = leave.act("vic", submitted, "reject", decision_note="no", version=1)
+    assert stale.status_code == 409 and stale.json()["error"]["code"] == "VERSION_CONFLICT"
+    nothing = leave.call("ann", "GET", f"{BASE}/{record['id']}").json()
+    assert nothing["state"] == "submitted" and nothing["version"] == 4
+
+
+def test_who_may_act(leave: Leave) -> None:
+    anns = leave.act("ann", leave.new(days=1, reason="family"), "submit").json()
+    # bob is a member but the rule for submit and recall holds only for his own requests
+    assert leave.act("bob", anns, "recall").status_code == 403
+    # a member may not approve; the approver may not recall (no rule grants it)
+    assert leave.act("ann", anns, "approve").status_code == 403
+    assert leave.act("vic", anns, "recall").status_code == 403
+    # eve's rule grants reject, but the transition is for approvers only
+    eve = leave.act("eve", anns, "reject", decision_note="no")
+    assert eve.status_code in (403, 404)
+    # an action the workflow does not have, and a record that does not exist
+    assert leave.act("ann", anns, "teleport").json()["error"]["code"] == "UNKNOWN_ACTION"
+    assert leave.act("ann", {"id": 999999}, "submit").status_code == 404
+    # the owner recalls (condition owner = @me), then the record is a draft again
+    back = leave.act("ann", anns, "recall")
+    assert back.status_code == 200 and back.json()["state"] == "draft"
+
+
+def test_people_acting_at_once_make_exactly_one_transition(leave: Leave) -> None:
+    _race(leave)
+
+
+def test_people_acting_at_once_under_the_shared_test_clock(db_url: str) -> None:
+    """The test clock lives in the database; each request reads it once, so a request
+    in a transaction never waits for a second connection (which emptied the pool)."""
+    with _leave(db_url, test_clock=True) as leave:
+        root = leave.client.app.state.users  # type: ignore[attr-defined]
+        root.create("root", "a long enough secret", roles=["system_admin"])
+        moved = leave.call(
+            "root", "POST", "/api/v1/admin/clock", json={"now": "2025-07-01T08:00:00"}
+        )
+        assert moved.status_code == 200
+        record = _race(leave)
+        submitted = leave.call("ann", "GET", f"{BASE}/{record['id']}").json()
+        assert submitted["submitted_on"] == "2025-07-01"
+
+
+def _race(leave: Leave) -> dict[str, Any]:
+    record = leave.act("ann", leave.new(days=1, reason="r"), "submit").json()
+    leave.act("vic", record, "approve")  # warm: the token exists before the race
+    record = leave.act("ann", leave.new(days=1, reason="r"), "submit").json()
+    add = leave.client.app.state.users  # type: ignore[attr-defined]
+    for name in ("val", "vera", "vince"):
+        add.create(name, "a long enough secret", roles=["leave.approver"])
+        leave.tokens[name] = issue_token(leave.client, name)
+    deciders = ["vic", "val", "vera", "vince"] * 5  # 20 calls
+    barrier = threading.Barrier(len(deciders))
+    answers: list[int] = []
+
+    def decide(i: int, user: str) -> None:
+        barrier.wait()
+        if i % 2:
+            answer = leave.act(user, record, "approve", comment=f"yes {i}")
+        else:
+            answer = leave.act(user, record, "reject", decision_note="no", comment=f"no {i}")
+        answers.append(answer.status_code)
+
+    threads = [threading.Thread(target=decide, args=(i, u)) for i, u in enumerate(deciders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers).count(200) == 1 and set(answers) <= {200, 409}
+    final = leave.call("ann", "GET", f"{BASE}/{record['id']}").json()
+    history = leave.call("ann", "GET", f"{BASE}/{record['id']}/history").json()["data"]
+    decisions = [h for h in history if h["operation"] in ("action:approve", "action:reject")]
+    assert len(decisions) == 1
+    assert decisions[0]["changes"]["state"]["after"] == final["state"]
+    assert final["version"] == record["version"] + 1
+    return record
