@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,12 +12,19 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator import validate
 
+from runtime.metadata.package import read_package_bytes
 from tests.staff_api import BASE, Api, staff_api
+from tests.test_workflow_states import APP as LEAVE
 
 
 @pytest.fixture
 def api(db_url: str) -> Iterator[Api]:
+    """The staff app, and the leave app's workflow (its actions are operations too)."""
     with staff_api(db_url) as api:
+        state = api.client.app.state  # type: ignore[attr-defined]
+        state.apps.install(read_package_bytes(json.dumps(LEAVE).encode(), "l.json"), actor="t")
+        for role in ("leave.member", "leave.approver"):
+            state.users.grant_role("hera", role)
         yield api
 
 
@@ -40,6 +48,12 @@ def test_the_document_is_valid_and_follows_the_definitions(api: Api) -> None:
     paths = doc["paths"]
     assert {"get", "post"} <= set(paths[f"{BASE}/employee/records"])
     assert {"get", "patch", "delete"} <= set(paths[f"{BASE}/employee/records/{{id}}"])
+    leave = doc["components"]["schemas"]["leave.request"]
+    assert leave["properties"]["state"]["enum"] == ["draft", "submitted", "approved", "rejected"]
+    assert leave["x-tenon-actions"] == ["approve", "recall", "reject", "submit"]
+    reject = paths["/api/v1/apps/leave/objects/request/records/{id}/actions/reject"]["post"]
+    inputs = reject["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    assert set(inputs) == {"comment", "version", "decision_note"}
     assert api.client.get("/api/v1/openapi.json").status_code == 401
 
 

@@ -306,3 +306,21 @@ def _race(leave: Leave) -> dict[str, Any]:
     assert decisions[0]["changes"]["state"]["after"] == final["state"]
     assert final["version"] == record["version"] + 1
     return record
+
+
+def test_the_state_filters_sorts_and_counts_like_a_field(leave: Leave) -> None:
+    first = leave.new(days=1, reason="a")
+    leave.act("ann", first, "submit")
+    leave.new(days=2)
+    drafts = leave.call("ann", "GET", BASE, params={"filter": 'state = "draft"'}).json()["data"]
+    assert [r["days"] for r in drafts] == [2]
+    ordered = leave.call("ann", "GET", BASE, params={"sort": "-state"}).json()["data"]
+    assert [r["state"] for r in ordered] == ["submitted", "draft"]
+    counted = leave.call(
+        "ann", "GET", "/api/v1/apps/leave/objects/request/aggregate", params={"group_by": "state"}
+    )
+    assert counted.status_code == 200, counted.text
+    assert {(g["state"], g["count"]) for g in counted.json()["data"]} == {
+        ("draft", 1),
+        ("submitted", 1),
+    }

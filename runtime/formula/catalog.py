@@ -13,6 +13,7 @@ from typing import Any
 
 from runtime.formula.types import FType, of_field_type, record
 from runtime.metadata.model import SOFT_DELETE_COLUMN, SYSTEM_COLUMNS
+from runtime.metadata.workflows import STATE_COLUMN
 
 COMPUTED = frozenset({"formula", "rollup"})
 VOLATILE_FUNCTIONS = frozenset({"TODAY", "NOW"})
@@ -94,12 +95,17 @@ class Catalog:
         self.objects: dict[str, ObjectInfo] = {}
         for doc in definitions:
             app = str(doc.get("name", ""))
+            flows = {str(w.get("object")) for w in _dicts(doc.get("workflows"))}
             for spec in _dicts(doc.get("objects")):
                 qualified = f"{app}.{spec.get('name')}"
                 info = ObjectInfo(qualified, spec)
                 for name in SYSTEM_COLUMNS:
                     info.fields[name] = FieldInfo(
                         name, {"type": "system"}, _SYSTEM_TYPES[name], qualified
+                    )
+                if spec.get("name") in flows:  # the workflow's state, read like a text field
+                    info.fields[STATE_COLUMN] = FieldInfo(
+                        STATE_COLUMN, {"type": "system"}, FType("text"), qualified
                     )
                 for fspec in _dicts(spec.get("fields")):
                     fname = str(fspec.get("name"))

@@ -109,7 +109,42 @@ def record_schema(obj: ObjectDef) -> dict[str, Any]:
         if fdef.computed:
             schema = {**schema, "readOnly": True}
         properties[fdef.name] = schema
+    if obj.workflow is not None:
+        states = list(obj.workflow.states)
+        properties["state"] = {"type": "string", "enum": states, "readOnly": True}
     return {"type": "object", "required": ["id", "version"], "properties": properties}
+
+
+def _action_paths(app: AppDef, obj: ObjectDef) -> dict[str, Any]:
+    """One path per workflow action, its body the comment, version and declared inputs."""
+    if obj.workflow is None:
+        return {}
+    base = f"/api/v1/apps/{app.name}/objects/{obj.name}/records/{{id}}/actions"
+    out: dict[str, Any] = {}
+    for action in obj.workflow.actions:
+        properties: dict[str, Any] = {
+            "comment": {"type": "string", "maxLength": 4000},
+            "version": {"type": "integer", "description": "the version you read"},
+        }
+        for transition in obj.workflow.transitions:
+            if transition.action == action:
+                for spec in transition.spec.get("inputs") or []:
+                    fdef = FieldDef(str(spec["name"]), str(spec["type"]), spec)
+                    properties[fdef.name] = _nullable(value_schema(fdef, writing=True))
+        request = {"type": "object", "properties": properties}
+        out[f"{base}/{action}"] = {
+            "parameters": [_ID],
+            "post": {
+                "tags": [obj.qualified],
+                "summary": f"{action}: a workflow action on a {obj.name}",
+                "requestBody": {"content": {"application/json": {"schema": request}}},
+                "responses": {
+                    "200": _json(_ref(obj.qualified)),
+                    **_errors(400, 401, 403, 404, 409, 422),
+                },
+            },
+        }
+    return out
 
 
 def input_schema(obj: ObjectDef, creating: bool) -> dict[str, Any]:
@@ -323,6 +358,7 @@ def document(apps: Mapping[str, AppDef], version: str) -> dict[str, Any]:
             schemas[f"{obj.qualified}.create"] = input_schema(obj, creating=True)
             schemas[f"{obj.qualified}.update"] = input_schema(obj, creating=False)
             paths.update(_paths(app, obj))
+            paths.update(_action_paths(app, obj))
     return {
         "openapi": "3.1.0",
         "info": {"title": "Tenon", "version": version},
