@@ -228,7 +228,8 @@ def _runner(settings: Settings) -> JobRunner:
     clock = SharedClock(engine) if settings.test_clock else Clock()
     apps = AppService(engine, clock)
     users = UserService(engine, clock, definitions=apps.definitions)
-    return job_runner(Current(apps, clock), JobStore(engine), users, settings.test_clock)
+    jobs = JobStore(engine)
+    return job_runner(Current(apps, clock, jobs), jobs, users, settings.test_clock)
 
 
 def _print_jobs(jobs: Sequence[JobRow], as_json: bool, out: TextIO) -> None:

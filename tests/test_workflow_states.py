@@ -8,12 +8,14 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from runtime.metadata.package import read_package_bytes
+from runtime.storage.engine import write_transaction
 from tests.auth_support import add_user, bearer, issue_token, make_client
 
 BASE = "/api/v1/apps/leave/objects/request/records"
@@ -85,6 +87,7 @@ APP: dict[str, Any] = {
                     "inputs": [{"name": "decision_note", "type": "long_text", "required": True}],
                 },
             ],
+            "timers": [{"name": "auto_approve", "at": "submitted_on + 3", "action": "approve"}],
         }
     ],
     "permissions": [
@@ -324,3 +327,76 @@ def test_the_state_filters_sorts_and_counts_like_a_field(leave: Leave) -> None:
         ("draft", 1),
         ("submitted", 1),
     }
+
+
+def test_a_timer_takes_its_action_when_its_time_comes(db_url: str) -> None:
+    with _leave(db_url, test_clock=True, run_jobs=False) as leave:
+        users = leave.client.app.state.users  # type: ignore[attr-defined]
+        users.create("root", "a long enough secret", roles=["system_admin"])
+
+        def clock(now: str) -> None:
+            moved = leave.call("root", "POST", "/api/v1/admin/clock", json={"now": now})
+            assert moved.status_code == 200
+
+        def run_due() -> list[dict[str, Any]]:
+            ran = leave.call("root", "POST", "/api/v1/admin/jobs/run-due")
+            assert ran.status_code == 200
+            return ran.json()["ran"]  # type: ignore[no-any-return]
+
+        def timers() -> list[tuple[str, str]]:
+            found = leave.call("root", "GET", "/api/v1/jobs", params={"everyone": "true"})
+            jobs = [j for j in found.json()["data"] if j["kind"] == "timer"]
+            return [(j["status"], j["run_at"]) for j in jobs]
+
+        clock("2025-06-10T09:00:00")
+        record = leave.act("ann", leave.new(days=2, reason="rest"), "submit").json()
+        assert timers() == [("queued", "2025-06-13T00:00:00")]
+        assert run_due() == []  # not yet
+        # an edit that leaves the time alone moves nothing; a recall cancels the timer
+        leave.call(
+            "ann", "PATCH", f"{BASE}/{record['id']}", json={"reason": "a rest", "version": 2}
+        )
+        assert timers() == [("queued", "2025-06-13T00:00:00")]
+        draft = leave.act("ann", record, "recall").json()
+        assert timers() == [("cancelled", "2025-06-13T00:00:00")]
+        clock("2025-06-11T10:00:00")
+        again = leave.act("ann", draft, "submit").json()
+        assert timers()[0] == ("queued", "2025-06-14T00:00:00")
+
+        clock("2025-06-14T08:00:00")
+        ran = run_due()
+        assert [(j["kind"], j["status"]) for j in ran] == [("timer", "done")]
+        assert ran[0]["result"] == {"action": "approve", "id": record["id"]}
+        now = leave.call("ann", "GET", f"{BASE}/{record['id']}").json()
+        assert now["state"] == "approved" and now["version"] == again["version"] + 1
+        assert now["decided_by"] is None  # @me of the system: nobody
+        history = leave.call("ann", "GET", f"{BASE}/{record['id']}/history").json()["data"]
+        last = history[-1]
+        assert (last["operation"], last["actor"], last["on_behalf_of"]) == (
+            "action:approve",
+            "system",
+            "timer auto_approve",
+        )
+        assert run_due() == []  # once
+
+
+def test_a_timer_whose_record_moved_on_does_nothing(leave: Leave) -> None:
+    state = leave.client.app.state  # type: ignore[attr-defined]
+    record = leave.act("ann", leave.new(days=2, reason="rest"), "submit").json()
+    leave.act("vic", record, "approve")
+    assert [j.status for j in state.jobs.list(kinds=["timer"])] == ["cancelled"]
+    # a job left behind for a record that moved on (as after a crash) only says so
+    timers = state.current.view().timers
+    with write_transaction(state.engine) as conn:
+        state.jobs.enqueue(
+            conn,
+            "timer",
+            now=datetime(2025, 6, 10),
+            payload={"object": "leave.request", "id": record["id"], "timer": "auto_approve"},
+        )
+    state.runner.clock.set(datetime(2025, 7, 1))
+    ran = state.runner.run_due(kinds=["timer"])
+    assert [(j.status, j.result) for j in ran] == [
+        ("done", {"skipped": "the record is 'approved' and not due"})
+    ]
+    assert timers is state.current.view().timers

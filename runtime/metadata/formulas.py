@@ -154,6 +154,13 @@ class _Formulas:
                     for name, text in sets.items() if isinstance(sets, dict) else ():
                         where = f"{path}/effects/{e}/set/{name}"
                         self.check(where, text, obj, condition=False)
+            for t, timer in _dicts(flow.get("timers")):
+                tree = self.check(
+                    f"/workflows/{i}/timers/{t}/at", timer.get("at"), obj, condition=False
+                )
+                if tree is not None and tree.type.kind not in ("date", "datetime", "blank"):
+                    message = f"gives {tree.type.kind}, not a date or a date and time"
+                    self.c.add(f"/workflows/{i}/timers/{t}/at", message, "FORMULA_TYPE")
         for i, auto in _dicts(doc.get("automations")):
             obj = self.qualified(auto.get("object"))
             trigger = auto.get("trigger")

@@ -220,6 +220,30 @@ def check_workflows(c: Checker) -> None:
                             f"{name} is computed or kept by Tenon: an effect cannot set it",
                             "READ_ONLY",
                         )
+        _check_timers(c, base, flow, names)
+
+
+def _check_timers(c: Checker, base: str, flow: Mapping[str, Any], names: set[str]) -> None:
+    actions = {str(t.get("action")) for _, t in _dicts(flow.get("transitions"))}
+    timers = _dicts(flow.get("timers"))
+    c.unique_names(timers, f"{base}/timers", "timer")
+    for t, timer in timers:
+        action = timer.get("action")
+        if isinstance(action, str) and action not in actions:
+            c.add(
+                f"{base}/timers/{t}/action",
+                f"names action {action!r}, which the workflow does not have"
+                f"{suggest(action, actions)}",
+                "UNRESOLVED",
+            )
+        for k, state in enumerate(timer.get("states") or []):
+            if isinstance(state, str) and state not in names:
+                c.add(
+                    f"{base}/timers/{t}/states/{k}",
+                    f"names state {state!r}, which the workflow does not have"
+                    f"{suggest(state, names)}",
+                    "UNRESOLVED",
+                )
 
 
 def check_automations(c: Checker) -> None:

@@ -60,12 +60,24 @@ class TransitionDef:
 
 
 @dataclass(frozen=True)
+class TimerDef:
+    """``action`` taken by the system at the time ``at`` (a formula on the record) gives,
+    while the record is in one of ``states``."""
+
+    name: str
+    at: str
+    states: frozenset[str]
+    action: str
+
+
+@dataclass(frozen=True)
 class WorkflowDef:
     name: str
     object: str
     initial: str
     states: Mapping[str, StateDef]
     transitions: tuple[TransitionDef, ...]
+    timers: tuple[TimerDef, ...] = ()
 
     @property
     def actions(self) -> list[str]:
@@ -117,4 +129,13 @@ def workflow_of(app: str, spec: Mapping[str, Any]) -> WorkflowDef:
             )
         )
     initial = str(spec.get("initial") or spec["states"][0]["name"])
-    return WorkflowDef(str(spec["name"]), str(spec["object"]), initial, states, tuple(transitions))
+    timers = []
+    for t in spec.get("timers") or []:
+        action = str(t["action"])
+        waits = t.get("states") or [
+            s for tr in transitions if tr.action == action for s in tr.sources
+        ]
+        timers.append(TimerDef(str(t["name"]), str(t["at"]), frozenset(waits), action))
+    return WorkflowDef(
+        str(spec["name"]), str(spec["object"]), initial, states, tuple(transitions), tuple(timers)
+    )

@@ -24,7 +24,23 @@ class Actor:
     username: str
     roles: frozenset[str] = field(default_factory=frozenset)
     read_only: bool = False
-    via: str = "session"  # "session" | "token" | "cli" | "job"
+    via: str = "session"  # "session" | "token" | "cli" | "job" | "system"
+    on_behalf_of: str | None = None  # what the system acts for ("timer auto_confirm")
+
+    @classmethod
+    def system(cls, on_behalf_of: str) -> Actor:
+        """Tenon itself, doing what an app declared (a timer, an automation): it acts
+        without permission rules and is audited as ``system`` on behalf of its cause."""
+        return cls(0, "system", frozenset(), via="system", on_behalf_of=on_behalf_of)
+
+    @property
+    def is_system(self) -> bool:
+        return self.via == "system"
+
+    @property
+    def stored_id(self) -> int | None:
+        """The user id to record as creator or editor (None for the system)."""
+        return None if self.is_system else self.user_id
 
     @property
     def is_system_admin(self) -> bool:

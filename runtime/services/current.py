@@ -16,7 +16,9 @@ from runtime.metadata.model import AppDef
 from runtime.services.apps import AppService
 from runtime.services.reading import Reader
 from runtime.services.records import Records
+from runtime.services.timers import Timers
 from runtime.services.transitions import Transitions
+from runtime.storage.jobs import JobStore
 
 Fingerprint = tuple[tuple[str, str, str], ...]
 
@@ -28,12 +30,14 @@ class View(NamedTuple):
     reader: Reader
     records: Records
     transitions: Transitions
+    timers: Timers
 
 
 class Current:
-    def __init__(self, apps: AppService, clock: Clock) -> None:
+    def __init__(self, apps: AppService, clock: Clock, jobs: JobStore | None = None) -> None:
         self.apps = apps
         self.clock = clock
+        self.jobs = jobs or JobStore(apps.engine)
         self._built: View | None = None
         self._lock = threading.Lock()
 
@@ -49,7 +53,9 @@ class Current:
                 apps = {name: AppDef.from_dict(definitions[name]) for name, _, _ in key}
                 reader = Reader(apps, self.clock)
                 records = Records(reader)
-                self._built = View(key, reader, records, Transitions(records))
+                transitions = Transitions(records)
+                timers = Timers(records, transitions, self.jobs)
+                self._built = View(key, reader, records, transitions, timers)
             return self._built
 
     def records(self) -> Records:

@@ -76,6 +76,8 @@ class Records:
         self.permits = Permits(reader)
         self.computed = computed or Computed(reader.apps, reader.clock)
         self.rules = Rules(reader.policy.engine, self.computed.table, self.clock, self._forms)
+        # run in the write's transaction on the records as written (timers, next automations)
+        self.hooks: list[Callable[[Connection, str, list[Mapping[str, Any]]], None]] = []
 
     def _forms(self, qualified: str) -> list[Mapping[str, Any]]:
         app, _, name = qualified.partition(".")
@@ -140,8 +142,8 @@ class Records:
                 "version": 1,
                 "created_at": now,
                 "updated_at": now,
-                "created_by": actor.user_id,
-                "updated_by": actor.user_id,
+                "created_by": actor.stored_id,
+                "updated_by": actor.stored_id,
                 **start,
             }
             for values in prepared
@@ -171,6 +173,8 @@ class Records:
                 issues += self.rules.issues(conn, actor, obj, qualified, row, f"/rows/{i}")[0]
             if issues:
                 raise self._refused(obj, issues, len(rows), single)
+        for hook in self.hooks:
+            hook(conn, qualified, [after[i] for i in ids])
         self._audit_many(conn, actor, qualified, "create", [(i, {}, after[i]) for i in ids], now)
         return [Written(record_id, 1) for record_id in ids]
 
@@ -306,7 +310,7 @@ class Records:
         stmt = (
             sa.update(table)
             .where(table.c.id == record_id, table.c.version == expected)
-            .values(**changed, version=expected + 1, updated_at=now, updated_by=actor.user_id)
+            .values(**changed, version=expected + 1, updated_at=now, updated_by=actor.stored_id)
         )
         if self._execute_write(conn, obj, stmt, count=True) != 1:
             self._current(conn, qualified, self._row(conn, table, record_id), expected)
@@ -320,6 +324,8 @@ class Records:
         self.computed.recompute(conn, qualified, [record_id], changed, old_links)
         after = self._row(conn, table, record_id)
         self.rules.check(conn, actor, obj, qualified, after)
+        for hook in self.hooks:
+            hook(conn, qualified, [after])
         entry = [(record_id, before, after)]
         self._audit_many(conn, actor, qualified, operation, entry, now, comment)
         return Written(record_id, expected + 1)
@@ -349,7 +355,7 @@ class Records:
                     **{SOFT_DELETE_COLUMN: now},
                     version=before["version"] + 1,
                     updated_at=now,
-                    updated_by=actor.user_id,
+                    updated_by=actor.stored_id,
                 )
             )
             self._execute_write(conn, obj, stmt)
@@ -480,10 +486,11 @@ class Records:
         audit.write_many(
             conn,
             at=at,
-            actor_id=actor.user_id,
+            actor_id=actor.stored_id,
             actor_name=actor.username,
             qualified=qualified,
             operation=operation,
             entries=entries,
             comment=comment,
+            on_behalf_of=actor.on_behalf_of,
         )

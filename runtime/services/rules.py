@@ -18,11 +18,10 @@ from runtime.clock import Clock
 from runtime.errors import Issue, ValidationFailed
 from runtime.formula.engine import FormulaEngine
 from runtime.formula.errors import FormulaError
-from runtime.formula.evaluator import Compiled, Env
-from runtime.formula.lookups import SqlLookups
-from runtime.formula.sqlcompile import SqlCompiler, SqlEnv
+from runtime.formula.evaluator import Compiled
 from runtime.metadata.model import ObjectDef
 from runtime.security.actor import Actor
+from runtime.services.formula_env import record_env
 
 TableFor = Any
 
@@ -63,11 +62,7 @@ class Rules:
         rules = self._compiled(obj, qualified)
         if not rules:
             return [], 422
-        now = self.clock.now()
-        tables = self.tables
-        compiler = SqlCompiler(conn.dialect.name, tables, SqlEnv(now.date(), now, actor.user_id))
-        lookups = SqlLookups(conn, compiler, tables(qualified))
-        env = Env(now.date(), now, actor.user_id, lookups)
+        env = record_env(conn, self.tables, qualified, self.clock, actor.stored_id)
         issues: list[Issue] = []
         status = 422
         for spec, formula in rules:

@@ -149,6 +149,26 @@ class JobStore:
         query = TABLE.insert().values(values).returning(TABLE.c.id)
         return int(conn.execute(query).scalar_one())
 
+    def schedule(
+        self,
+        conn: Connection,
+        kind: str,
+        key: str,
+        run_at: datetime,
+        *,
+        now: datetime,
+        payload: Mapping[str, Any],
+    ) -> None:
+        """The queued job of ``key`` due at ``run_at``: moved when it exists, else queued
+        (in the caller's transaction, so it follows the write that caused it)."""
+        moved = conn.execute(
+            TABLE.update()
+            .where(TABLE.c.key == key, TABLE.c.status == QUEUED)
+            .values(run_at=run_at, payload=json.dumps(dict(payload), sort_keys=True))
+        )
+        if not moved.rowcount:
+            self.enqueue(conn, kind, now=now, run_at=run_at, payload=payload, key=key)
+
     def cancel(self, conn: Connection, job_id: int, now: datetime) -> bool:
         """Cancel a job that has not started; False when it is running or finished."""
         done = conn.execute(

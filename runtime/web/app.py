@@ -100,9 +100,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         app.state.engine = engine
         app.state.clock = the_clock
         app.state.apps = AppService(engine, the_clock)
-        app.state.current = Current(app.state.apps, the_clock)
-        app.state.users = UserService(engine, the_clock, definitions=app.state.apps.definitions)
         app.state.jobs = JobStore(engine)
+        app.state.current = Current(app.state.apps, the_clock, app.state.jobs)
+        app.state.users = UserService(engine, the_clock, definitions=app.state.apps.definitions)
         app.state.runner = runner = job_runner(
             app.state.current, app.state.jobs, app.state.users, settings.test_clock
         )

@@ -1,0 +1,121 @@
+"""Workflow timers: an action the system takes when a time computed from the record comes.
+
+A timer (``{"name": "auto_confirm", "at": "end_date + 1", "action": "confirm"}``) waits
+while the record is in one of its states (by default, those its action leaves from).
+Every write of the record (create, update, action) re-evaluates ``at`` in the same
+transaction: the timer's job (key ``timer:<object>:<id>:<name>``) is queued, moved to the
+new time, or cancelled when the record left the states or ``at`` is blank. A date
+means the start of that day.
+
+When the job runs it takes the action as the system (audited as ``system`` on behalf of
+``timer <name>``), in one transaction with the job's completion. A record that has
+moved on meanwhile, or was deleted, ends the job ``done`` with what it skipped; an
+action the record refuses (its condition) ends it ``failed`` with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from runtime.errors import TenonError
+from runtime.formula.errors import FormulaError
+from runtime.metadata.workflows import STATE_COLUMN, TimerDef
+from runtime.security.actor import Actor
+from runtime.services.formula_env import record_env
+from runtime.services.jobs import JobContext, JobFailed
+from runtime.services.records import Records
+from runtime.services.transitions import Transitions
+from runtime.storage.engine import write_transaction
+from runtime.storage.jobs import JobStore
+
+KIND = "timer"
+
+
+def _key(qualified: str, record_id: int, timer: TimerDef) -> str:
+    return f"timer:{qualified}:{record_id}:{timer.name}"
+
+
+class Timers:
+    def __init__(self, records: Records, transitions: Transitions, jobs: JobStore) -> None:
+        self.records = records
+        self.transitions = transitions
+        self.jobs = jobs
+        records.hooks.append(self.schedule)
+
+    def due(
+        self, conn: Connection, qualified: str, timer: TimerDef, row: Mapping[str, Any]
+    ) -> datetime | None:
+        """When ``timer`` fires for the record ``row`` (None: it does not wait now)."""
+        if row.get(STATE_COLUMN) not in timer.states:
+            return None
+        env = record_env(conn, self.records.reader.table, qualified, self.records.clock, None)
+        formula = self.transitions.formula(qualified, timer.at)
+        try:
+            value = formula.evaluate(dict(row), env)
+        except FormulaError:
+            return None  # a blank or broken date: the timer does not wait
+        if isinstance(value, datetime):
+            return value
+        if isinstance(value, date):
+            return datetime(value.year, value.month, value.day)
+        return None
+
+    def schedule(self, conn: Connection, qualified: str, rows: list[Mapping[str, Any]]) -> None:
+        """Queue, move or cancel the timers of ``rows`` (as just written)."""
+        flow = self.records.reader.object(qualified).workflow
+        if flow is None or not flow.timers:
+            return
+        now = self.records.clock.now()
+        for row in rows:
+            for timer in flow.timers:
+                key = _key(qualified, int(row["id"]), timer)
+                when = self.due(conn, qualified, timer, row)
+                if when is None:
+                    self.jobs.cancel_key(conn, key, now)
+                else:
+                    payload = {"object": qualified, "id": int(row["id"]), "timer": timer.name}
+                    self.jobs.schedule(conn, KIND, key, when, now=now, payload=payload)
+
+    def fire(self, context: JobContext) -> dict[str, Any]:
+        """The timer's job: take its action as the system, if the record still waits."""
+        payload = context.job.payload
+        qualified, record_id = str(payload["object"]), int(payload["id"])
+        obj = self.records.reader.object(qualified)
+        flow = obj.workflow
+        timer = next((t for t in flow.timers if t.name == payload["timer"]), None) if flow else None
+        if timer is None:
+            return {"skipped": "the workflow no longer has this timer"}
+        with write_transaction(self.jobs.engine) as conn:
+            try:
+                row = self.records.locked_row(conn, qualified, record_id)
+            except TenonError:
+                result: dict[str, Any] = {"skipped": "the record is gone"}
+                context.finish_in(conn, result)
+                return result
+            when = self.due(conn, qualified, timer, row)
+            if when is None or when > context.now():
+                result = {"skipped": f"the record is {row.get(STATE_COLUMN)!r} and not due"}
+                context.finish_in(conn, result)
+                return result
+            actor = Actor.system(f"timer {timer.name}")
+            try:
+                self.transitions.act(conn, actor, qualified, record_id, timer.action, {})
+            except TenonError as error:
+                raise JobFailed(f"{timer.action}: {error.message}", error.body()["error"]) from None
+            result = {"action": timer.action, "id": record_id}
+            context.finish_in(conn, result)
+        return result
+
+
+def handler(view: Callable[[], Any]) -> Callable[[JobContext], dict[str, Any]]:
+    """The ``timer`` job kind, over the apps installed when it runs."""
+
+    def run(context: JobContext) -> dict[str, Any]:
+        timers: Timers = view().timers
+        return timers.fire(context)
+
+    return run
