@@ -331,8 +331,7 @@ class JobStore:
             "finished_at": now,
             "result": json.dumps(result, sort_keys=True) if result is not None else None,
             "error": error[:ERROR_CHARS] if error else None,
-            "lease_owner": None,
-            "lease_until": None,
+            "lease_until": None,  # the owner stays: who ran it
             "input": None,
         }
         if progress is not None:  # the last known (it may not have been written)
