@@ -90,7 +90,9 @@ def test_two_workers_run_every_due_job_exactly_once(
         log.close()
     with engine.connect() as conn:
         jobs = conn.execute(
-            sa.select(JOBS.c.status, JOBS.c.attempts, JOBS.c.lease_owner).where(JOBS.c.kind == "timer")
+            sa.select(JOBS.c.status, JOBS.c.attempts, JOBS.c.lease_owner).where(
+                JOBS.c.kind == "timer"
+            )
         ).all()
         states = conn.execute(sa.select(table.c.state, sa.func.count()).group_by(table.c.state))
         approvals = conn.execute(
