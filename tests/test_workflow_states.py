@@ -400,3 +400,94 @@ def test_a_timer_whose_record_moved_on_does_nothing(leave: Leave) -> None:
         ("done", {"skipped": "the record is 'approved' and not due"})
     ]
     assert timers is state.current.view().timers
+
+
+def test_a_scheduled_change_is_pending_until_its_time_then_applied_once(db_url: str) -> None:
+    with _leave(db_url, test_clock=True, run_jobs=False) as leave:
+        users = leave.client.app.state.users  # type: ignore[attr-defined]
+        users.create("root", "a long enough secret", roles=["system_admin"])
+        at = leave.call("root", "POST", "/api/v1/admin/clock", json={"now": "2025-06-10T09:00:00"})
+        assert at.status_code == 200
+        record = leave.new(days=2)
+        path = f"{BASE}/{record['id']}/scheduled-changes"
+        made = leave.call(
+            "ann", "POST", path, json={"effective_at": "2025-07-01", "changes": {"days": 5}}
+        )
+        assert made.status_code == 201, made.text
+        change = made.json()
+        assert change["effective_at"] == "2025-07-01T00:00:00"
+        assert (change["fields"], change["changes"]) == (["days"], {"days": 5})
+        # problems are found now, not on the day
+        for body, where, code in [
+            ({"effective_at": "2025-06-01", "changes": {"days": 5}}, "/effective_at", "NOT_FUTURE"),
+            ({"effective_at": "soon", "changes": {"days": 5}}, "/effective_at", "INVALID_VALUE"),
+            (
+                {"effective_at": "2025-07-01", "changes": {"days": "x"}},
+                "/changes/days",
+                "INVALID_VALUE",
+            ),
+            (
+                {"effective_at": "2025-07-01", "changes": {"state": "x"}},
+                "/changes/state",
+                "FIELD_READ_ONLY",
+            ),
+        ]:
+            refused = leave.call("ann", "POST", path, json=body)
+            assert refused.status_code == 422, (body, refused.text)
+            assert refused.json()["error"]["details"][0]["path"] == where
+            assert refused.json()["error"]["details"][0]["code"] == code
+        assert (
+            leave.call(
+                "bob", "POST", path, json={"effective_at": "2025-07-01", "changes": {"days": 1}}
+            ).status_code
+            == 403
+        )
+        # pending: the author sees the values, another reader only which fields
+        mine = leave.call("ann", "GET", path).json()["data"]
+        assert [c["changes"] for c in mine] == [{"days": 5}]
+        theirs = leave.call("vic", "GET", path).json()["data"]
+        assert [("changes" in c, c["fields"]) for c in theirs] == [(False, ["days"])]
+        # a second change, cancelled, never happens
+        later = leave.call(
+            "ann", "POST", path, json={"effective_at": "2025-08-01", "changes": {"days": 9}}
+        )
+        assert (
+            leave.call("ann", "POST", f"/api/v1/jobs/{later.json()['id']}/cancel").status_code
+            == 200
+        )
+        assert len(leave.call("ann", "GET", path).json()["data"]) == 1
+
+        assert leave.call("root", "POST", "/api/v1/admin/jobs/run-due").json() == {"ran": []}
+        leave.call("root", "POST", "/api/v1/admin/clock", json={"now": "2025-07-02T00:00:00"})
+        ran = leave.call("root", "POST", "/api/v1/admin/jobs/run-due").json()["ran"]
+        assert [(j["kind"], j["status"]) for j in ran] == [("scheduled_change", "done")]
+        now = leave.call("ann", "GET", f"{BASE}/{record['id']}").json()
+        assert now["days"] == 5 and now["version"] == 2
+        assert leave.call("ann", "GET", path).json()["data"] == []
+        history = leave.call("ann", "GET", f"{BASE}/{record['id']}/history").json()["data"]
+        assert [(h["operation"], h["actor"]) for h in history] == [
+            ("create", "ann"),
+            ("update", "ann"),
+        ]
+
+
+def test_a_scheduled_change_the_record_refuses_by_then_fails_and_writes_nothing(
+    db_url: str,
+) -> None:
+    with _leave(db_url, test_clock=True, run_jobs=False) as leave:
+        users = leave.client.app.state.users  # type: ignore[attr-defined]
+        users.create("root", "a long enough secret", roles=["system_admin"])
+        leave.call("root", "POST", "/api/v1/admin/clock", json={"now": "2025-06-10T09:00:00"})
+        record = leave.new(days=2, reason="r")
+        path = f"{BASE}/{record['id']}/scheduled-changes"
+        body = {"effective_at": "2025-07-01T09:00:00+08:00", "changes": {"days": 3}}
+        made = leave.call("ann", "POST", path, json=body).json()
+        assert made["effective_at"] == "2025-07-01T01:00:00"  # kept in UTC
+        leave.act("ann", record, "submit")  # days are locked in submitted
+        leave.call("root", "POST", "/api/v1/admin/clock", json={"now": "2025-07-02T00:00:00"})
+        ran = leave.call("root", "POST", "/api/v1/admin/jobs/run-due").json()["ran"]
+        changes = [j for j in ran if j["kind"] == "scheduled_change"]
+        assert [j["status"] for j in changes] == ["failed"]
+        assert changes[0]["result"]["details"][0]["code"] == "FIELD_LOCKED"
+        now = leave.call("ann", "GET", f"{BASE}/{record['id']}").json()
+        assert now["days"] == 2  # (the auto_approve timer ran meanwhile: approved)

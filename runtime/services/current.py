@@ -16,6 +16,7 @@ from runtime.metadata.model import AppDef
 from runtime.services.apps import AppService
 from runtime.services.reading import Reader
 from runtime.services.records import Records
+from runtime.services.scheduled import Scheduled
 from runtime.services.timers import Timers
 from runtime.services.transitions import Transitions
 from runtime.storage.jobs import JobStore
@@ -31,6 +32,7 @@ class View(NamedTuple):
     records: Records
     transitions: Transitions
     timers: Timers
+    scheduled: Scheduled
 
 
 class Current:
@@ -55,7 +57,8 @@ class Current:
                 records = Records(reader)
                 transitions = Transitions(records)
                 timers = Timers(records, transitions, self.jobs)
-                self._built = View(key, reader, records, transitions, timers)
+                scheduled = Scheduled(records, self.jobs)
+                self._built = View(key, reader, records, transitions, timers, scheduled)
             return self._built
 
     def records(self) -> Records:

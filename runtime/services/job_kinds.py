@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from runtime.security.users import UserService
-from runtime.services import import_jobs, timers
+from runtime.services import import_jobs, scheduled, timers
 from runtime.services.current import Current
 from runtime.services.jobs import JobRunner
 from runtime.storage.jobs import JobStore
@@ -13,4 +13,5 @@ def job_runner(current: Current, jobs: JobStore, users: UserService, test_clock:
     runner = JobRunner(jobs, current.clock, users, test_clock=test_clock)
     import_jobs.register(runner, current)
     runner.register(timers.KIND, timers.handler(current.view))
+    runner.register(scheduled.KIND, scheduled.handler(current.view))
     return runner

@@ -204,10 +204,13 @@ class JobStore:
         created_by_id: int | None = None,
         statuses: Collection[str] = (),
         kinds: Collection[str] = (),
+        key_prefix: str | None = None,
         limit: int = 50,
     ) -> list[JobRow]:
         """Newest first."""
         query = sa.select(*_COLUMNS).order_by(TABLE.c.id.desc()).limit(limit)
+        if key_prefix is not None:
+            query = query.where(TABLE.c.key.startswith(key_prefix, autoescape=True))
         if created_by_id is not None:
             query = query.where(TABLE.c.created_by_id == created_by_id)
         if statuses:

@@ -8,6 +8,9 @@
     POST   /api/v1/apps/{app}/objects/{object}/records/{id}/actions/{action}
                                                                 a workflow action: comment,
                                                                 version, declared inputs
+    POST   /api/v1/apps/{app}/objects/{object}/records/{id}/scheduled-changes
+                                                                effective_at, changes (201)
+    GET    /api/v1/apps/{app}/objects/{object}/records/{id}/scheduled-changes
 
 Each request is one write transaction through ``runtime.services.records``; the answer
 is the record as the caller reads it afterwards (hidden fields absent). The database
@@ -29,9 +32,10 @@ from runtime.security.actor import Actor
 from runtime.services.current import Current
 from runtime.services.reading import Reader
 from runtime.services.records import MAX_BULK, Records, Written
+from runtime.services.scheduled import Scheduled
 from runtime.services.transitions import Transitions
 from runtime.services.write_checks import record_id
-from runtime.storage.engine import write_transaction
+from runtime.storage.engine import read_connection, write_transaction
 from runtime.web import auth, body
 from runtime.web.routes_records import qualified_object, record_id_of
 
@@ -125,6 +129,56 @@ async def act(request: Request) -> Response:
     return JSONResponse(await run_in_threadpool(_run, request, work, raw or b"{}"))
 
 
+@auth.resolves_itself
+async def schedule_change(request: Request) -> Response:
+    """``POST …/records/{id}/scheduled-changes`` ``{"effective_at": …, "changes": {…}}``:
+    201 with the pending change (a job: cancel it through the jobs API)."""
+    raw = await body.read_bytes(request)
+
+    def work(
+        conn: Any, write: Records, read: Reader, actor: Actor, qualified: str, data: Any
+    ) -> Any:
+        record_id = record_id_of(request)
+        scheduled: Scheduled = request.state.view.scheduled
+        changes, when = data.get("changes"), data.get("effective_at")
+        return scheduled.schedule(conn, actor, qualified, record_id, changes, when)
+
+    job_id = await run_in_threadpool(_run, request, work, raw, {"changes", "effective_at"})
+    job = await run_in_threadpool(request.app.state.jobs.get, job_id)
+    return JSONResponse(
+        _change(job), status_code=201, headers={"location": f"/api/v1/jobs/{job_id}"}
+    )
+
+
+def scheduled_changes(request: Request) -> Response:
+    """``GET …/records/{id}/scheduled-changes``: the pending changes of a record the
+    caller reads; the values only of the changes they made (an admin's raise for
+    someone else's record is not shown to them)."""
+    actor = auth.require_actor(request)
+    read, _ = records(request)
+    qualified = qualified_object(request, read)
+    record_id = record_id_of(request)
+    with read_connection(request.app.state.engine) as conn:
+        read.get_record(conn, actor, qualified, record_id, fields=["id"])  # 404 if unread
+    scheduled: Scheduled = request.state.view.scheduled
+    found = scheduled.pending(qualified, record_id)
+    shown = [_change(j, values=j.created_by_id == actor.user_id) for j in found]
+    return JSONResponse({"data": shown})
+
+
+def _change(job: Any, values: bool = True) -> dict[str, Any]:
+    changes = job.payload["changes"]
+    return {
+        "id": job.id,
+        "status": job.status,
+        "effective_at": job.run_at.isoformat(),
+        "created_by": job.created_by,
+        "created_at": job.created_at.isoformat(),
+        "fields": sorted(changes),
+        **({"changes": changes} if values else {}),
+    }
+
+
 def _rows(data: Mapping[str, Any]) -> list[Any]:
     rows = data.get("records")
     if not isinstance(rows, list):
@@ -183,4 +237,6 @@ routes = [
     Route(f"{BASE}/records/{{id}}", update, methods=["PATCH"]),
     Route(f"{BASE}/records/{{id}}", delete, methods=["DELETE"]),
     Route(f"{BASE}/records/{{id}}/actions/{{action}}", act, methods=["POST"]),
+    Route(f"{BASE}/records/{{id}}/scheduled-changes", schedule_change, methods=["POST"]),
+    Route(f"{BASE}/records/{{id}}/scheduled-changes", scheduled_changes, methods=["GET"]),
 ]
