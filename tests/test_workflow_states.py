@@ -4,6 +4,7 @@ exactly one winner when people act at once."""
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from collections.abc import Iterator
@@ -131,10 +132,10 @@ def leave(db_url: str) -> Iterator[Leave]:
 
 
 @contextmanager
-def _leave(db_url: str, **settings: Any) -> Iterator[Leave]:
+def _leave(db_url: str, app: dict[str, Any] = APP, **settings: Any) -> Iterator[Leave]:
     with make_client(db_url, **settings) as client:
         state = client.app.state  # type: ignore[attr-defined]
-        state.apps.install(read_package_bytes(json.dumps(APP).encode(), "leave.json"), actor="t")
+        state.apps.install(read_package_bytes(json.dumps(app).encode(), "leave.json"), actor="t")
         add_user(client, "ann", roles=["leave.member"])
         add_user(client, "bob", roles=["leave.member"])
         add_user(client, "vic", roles=["leave.approver"])
@@ -491,3 +492,57 @@ def test_a_scheduled_change_the_record_refuses_by_then_fails_and_writes_nothing(
         assert changes[0]["result"]["details"][0]["code"] == "FIELD_LOCKED"
         now = leave.call("ann", "GET", f"{BASE}/{record['id']}").json()
         assert now["days"] == 2  # (the auto_approve timer ran meanwhile: approved)
+
+
+def _reminding() -> dict[str, Any]:
+    """The leave app with a reminder count, a self-loop action that counts, a repeating
+    timer (every 2 days from the day after submitting, until 6 days after) and a
+    one-time timer whose time has already passed when a request is submitted."""
+    app = copy.deepcopy(APP)
+    app["objects"][0]["fields"].append({"name": "reminders", "type": "integer", "system": True})
+    flow = app["workflows"][0]
+    flow["transitions"].append(
+        {
+            "action": "remind",
+            "from": ["submitted"],
+            "to": "submitted",
+            "effects": [{"set": {"reminders": "COALESCE(reminders, 0) + 1"}}],
+        }
+    )
+    flow["timers"] = [
+        {
+            "name": "chase",
+            "at": "submitted_on + 1",
+            "every": 2,
+            "until": "submitted_on + 6",
+            "action": "remind",
+        },
+        {"name": "nudge", "at": "submitted_on - 1", "action": "remind"},
+    ]
+    return app
+
+
+def test_a_repeating_timer_runs_on_each_occurrence_until_its_last_day(db_url: str) -> None:
+    with _leave(db_url, _reminding(), test_clock=True, run_jobs=False) as leave:
+        users = leave.client.app.state.users  # type: ignore[attr-defined]
+        users.create("root", "a long enough secret", roles=["system_admin"])
+
+        def at(now: str) -> list[tuple[str, str]]:
+            leave.call("root", "POST", "/api/v1/admin/clock", json={"now": now})
+            ran = leave.call("root", "POST", "/api/v1/admin/jobs/run-due").json()["ran"]
+            return [(j["result"].get("action", "skipped"), j["run_at"]) for j in ran]
+
+        assert at("2025-06-10T09:00:00") == []
+        record = leave.act("ann", leave.new(days=2, reason="r"), "submit").json()
+        # the one-time nudge was due yesterday: it fires once, now, and never again
+        assert at("2025-06-10T09:00:01") == [("remind", "2025-06-09T00:00:00")]
+        assert at("2025-06-10T10:00:00") == []
+        assert at("2025-06-11T00:00:00") == [("remind", "2025-06-11T00:00:00")]
+        assert at("2025-06-12T12:00:00") == []
+        # after downtime, a missed occurrence runs once, and the next one is in the future
+        assert at("2025-06-15T12:00:00") == [("remind", "2025-06-13T00:00:00")]
+        assert at("2025-06-16T23:00:00") == []  # 06-17 is past the last day (06-16)
+        final = leave.call("ann", "GET", f"{BASE}/{record['id']}").json()
+        assert final["reminders"] == 3 and final["state"] == "submitted"
+        found = leave.call("root", "GET", "/api/v1/jobs", params={"everyone": "true"}).json()
+        assert [j for j in found["data"] if j["status"] == "queued"] == []

@@ -155,12 +155,12 @@ class _Formulas:
                         where = f"{path}/effects/{e}/set/{name}"
                         self.check(where, text, obj, condition=False)
             for t, timer in _dicts(flow.get("timers")):
-                tree = self.check(
-                    f"/workflows/{i}/timers/{t}/at", timer.get("at"), obj, condition=False
-                )
-                if tree is not None and tree.type.kind not in ("date", "datetime", "blank"):
-                    message = f"gives {tree.type.kind}, not a date or a date and time"
-                    self.c.add(f"/workflows/{i}/timers/{t}/at", message, "FORMULA_TYPE")
+                for key in ("at", "until"):
+                    where = f"/workflows/{i}/timers/{t}/{key}"
+                    tree = self.check(where, timer.get(key), obj, condition=False)
+                    if tree is not None and tree.type.kind not in ("date", "datetime", "blank"):
+                        message = f"gives {tree.type.kind}, not a date or a date and time"
+                        self.c.add(where, message, "FORMULA_TYPE")
         for i, auto in _dicts(doc.get("automations")):
             obj = self.qualified(auto.get("object"))
             trigger = auto.get("trigger")

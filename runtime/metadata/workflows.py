@@ -68,6 +68,8 @@ class TimerDef:
     at: str
     states: frozenset[str]
     action: str
+    every: int | None = None  # days between occurrences, from ``at``
+    until: str | None = None  # the last day (a formula), for a repeating timer
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,11 @@ def workflow_of(app: str, spec: Mapping[str, Any]) -> WorkflowDef:
         waits = t.get("states") or [
             s for tr in transitions if tr.action == action for s in tr.sources
         ]
-        timers.append(TimerDef(str(t["name"]), str(t["at"]), frozenset(waits), action))
+        every = int(t["every"]) if t.get("every") else None
+        timer = TimerDef(
+            str(t["name"]), str(t["at"]), frozenset(waits), action, every, t.get("until")
+        )
+        timers.append(timer)
     return WorkflowDef(
         str(spec["name"]), str(spec["object"]), initial, states, tuple(transitions), tuple(timers)
     )

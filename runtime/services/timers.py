@@ -1,7 +1,9 @@
 """Workflow timers: an action the system takes when a time computed from the record comes.
 
 A timer (``{"name": "auto_confirm", "at": "end_date + 1", "action": "confirm"}``) waits
-while the record is in one of its states (by default, those its action leaves from).
+while the record is in one of its states (by default, those its action leaves from). With
+``every`` (days) it repeats from ``at`` up to ``until`` (``every 7 days from start_date
+until end_date``); each run queues the next occurrence.
 Every write of the record (create, update, action) re-evaluates ``at`` in the same
 transaction: the timer's job (key ``timer:<object>:<id>:<name>``) is queued, moved to the
 new time, or cancelled when the record left the states or ``at`` is blank. A date
@@ -16,7 +18,7 @@ action the record refuses (its condition) ends it ``failed`` with the reason.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -46,16 +48,12 @@ class Timers:
         self.jobs = jobs
         records.hooks.append(self.schedule)
 
-    def due(
-        self, conn: Connection, qualified: str, timer: TimerDef, row: Mapping[str, Any]
+    def _time(
+        self, conn: Connection, qualified: str, text: str, row: Mapping[str, Any]
     ) -> datetime | None:
-        """When ``timer`` fires for the record ``row`` (None: it does not wait now)."""
-        if row.get(STATE_COLUMN) not in timer.states:
-            return None
         env = record_env(conn, self.records.reader.table, qualified, self.records.clock, None)
-        formula = self.transitions.formula(qualified, timer.at)
         try:
-            value = formula.evaluate(dict(row), env)
+            value = self.transitions.formula(qualified, text).evaluate(dict(row), env)
         except FormulaError:
             return None  # a blank or broken date: the timer does not wait
         if isinstance(value, datetime):
@@ -64,8 +62,27 @@ class Timers:
             return datetime(value.year, value.month, value.day)
         return None
 
+    def due(
+        self, conn: Connection, qualified: str, timer: TimerDef, row: Mapping[str, Any]
+    ) -> datetime | None:
+        """When ``timer`` fires next for the record ``row`` (None: it does not wait now).
+        A repeating timer's next occurrence is the first one after now, up to ``until``."""
+        if row.get(STATE_COLUMN) not in timer.states:
+            return None
+        first = self._time(conn, qualified, timer.at, row)
+        if first is None or timer.every is None:
+            return first
+        now, step = self.records.clock.now(), timedelta(days=timer.every)
+        if first <= now:
+            first += step * ((now - first) // step + 1)
+        last = self._time(conn, qualified, timer.until, row) if timer.until else None
+        if last is not None and first > last + timedelta(days=1) - timedelta(microseconds=1):
+            return None  # past the last day
+        return first
+
     def schedule(self, conn: Connection, qualified: str, rows: list[Mapping[str, Any]]) -> None:
-        """Queue, move or cancel the timers of ``rows`` (as just written)."""
+        """Queue, move or cancel the timers of ``rows`` (as just written). A one-time
+        timer whose time has passed fires once (it catches up), never twice."""
         flow = self.records.reader.object(qualified).workflow
         if flow is None or not flow.timers:
             return
@@ -74,7 +91,7 @@ class Timers:
             for timer in flow.timers:
                 key = _key(qualified, int(row["id"]), timer)
                 when = self.due(conn, qualified, timer, row)
-                if when is None:
+                if when is None or (when <= now and self.jobs.ran(conn, key, when)):
                     self.jobs.cancel_key(conn, key, now)
                 else:
                     payload = {"object": qualified, "id": int(row["id"]), "timer": timer.name}
@@ -96,7 +113,11 @@ class Timers:
                 result: dict[str, Any] = {"skipped": "the record is gone"}
                 context.finish_in(conn, result)
                 return result
-            when = self.due(conn, qualified, timer, row)
+            if timer.every is None:
+                when = self.due(conn, qualified, timer, row)
+            else:  # the occurrence this job is for, if the record still waits
+                waits = row.get(STATE_COLUMN) in timer.states
+                when = context.job.run_at if waits else None
             if when is None or when > context.now():
                 result = {"skipped": f"the record is {row.get(STATE_COLUMN)!r} and not due"}
                 context.finish_in(conn, result)

@@ -169,6 +169,14 @@ class JobStore:
         if not moved.rowcount:
             self.enqueue(conn, kind, now=now, run_at=run_at, payload=payload, key=key)
 
+    def ran(self, conn: Connection, key: str, run_at: datetime) -> bool:
+        """Whether the job of ``key`` due at ``run_at`` has run or is running."""
+        ended = [RUNNING, DONE, FAILED]
+        query = sa.select(TABLE.c.id).where(
+            TABLE.c.key == key, TABLE.c.run_at == run_at, TABLE.c.status.in_(ended)
+        )
+        return conn.execute(query.limit(1)).first() is not None
+
     def cancel(self, conn: Connection, job_id: int, now: datetime) -> bool:
         """Cancel a job that has not started; False when it is running or finished."""
         done = conn.execute(

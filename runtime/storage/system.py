@@ -162,6 +162,7 @@ class Job(Base):
     __tablename__ = "tenon_jobs"
     __table_args__ = (
         sa.Index(None, "status", "run_at"),
+        sa.Index(None, "key"),
         sa.Index(
             "uq_tenon_jobs__queued_key",
             "key",
