@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from datetime import date, datetime
 from pathlib import Path
@@ -20,7 +17,7 @@ from runtime.storage import audit
 from runtime.storage.engine import write_transaction
 from runtime.storage.jobs import TABLE as JOBS
 from runtime.storage.jobs import JobStore
-from tests.test_serve_workers import _free_port
+from tests.serving import serving
 from tests.test_workflow_states import APP
 
 COUNT = 500
@@ -60,13 +57,8 @@ def test_two_workers_run_every_due_job_exactly_once(
     db_url: str, engine: Engine, tmp_path: Path
 ) -> None:
     table = _seed(engine)
-    port = _free_port()
-    env = {**os.environ, "TENON_DATABASE_URL": db_url, "TENON_JOB_POLL_SECONDS": "1"}
-    env.pop("TENON_TEST_CLOCK", None)
-    serve = [sys.executable, "-m", "runtime.cli", "serve", "--port", str(port), "--workers", "2"]
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen(serve, env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
-    try:
+    env = {"TENON_JOB_POLL_SECONDS": "1"}
+    with serving(db_url, tmp_path, workers=2, env=env) as (_, process):
         deadline = time.monotonic() + 240
         left = COUNT
         while time.monotonic() < deadline and process.poll() is None:
@@ -80,14 +72,6 @@ def test_two_workers_run_every_due_job_exactly_once(
                 break
             time.sleep(0.5)
         assert left == 0, (tmp_path / "serve.log").read_text()[-3000:]
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
     with engine.connect() as conn:
         jobs = conn.execute(
             sa.select(JOBS.c.status, JOBS.c.attempts, JOBS.c.lease_owner).where(

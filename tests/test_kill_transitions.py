@@ -6,17 +6,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 import httpx
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -26,7 +21,7 @@ from runtime.security.users import UserService
 from runtime.services.apps import AppService
 from runtime.storage import audit
 from runtime.storage.engine import write_transaction
-from tests.test_serve_workers import _free_port
+from tests.serving import serving
 from tests.test_workflow_states import APP
 
 RECORDS = 60
@@ -59,33 +54,6 @@ def _seed(engine: Engine) -> sa.Table:
     with write_transaction(engine) as conn:
         conn.execute(table.insert(), rows)
     return table
-
-
-@contextmanager
-def _serving(db_url: str, folder: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = _free_port()
-    env = {**os.environ, "TENON_DATABASE_URL": db_url, "TENON_RUN_JOBS": "0"}
-    env.pop("TENON_TEST_CLOCK", None)
-    serve = [sys.executable, "-m", "runtime.cli", "serve", "--port", str(port)]
-    log = (folder / "serve.log").open("ab")
-    process = subprocess.Popen(serve, env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("the server did not start")
-        yield base, process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-        log.close()
 
 
 def _hammer(base: str, token: str, stop: threading.Event) -> None:
@@ -133,7 +101,7 @@ def test_killing_the_server_mid_transition_never_half_applies_one(
     table = _seed(engine)
     done = 0
     for _ in range(ROUNDS):
-        with _serving(db_url, tmp_path) as (base, process):
+        with serving(db_url, tmp_path, env={"TENON_RUN_JOBS": "0"}) as (base, process):
             answer = httpx.post(
                 f"{base}/api/v1/auth/token", json={"username": "ann", "password": PASSWORD}
             )

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,17 +14,11 @@ import httpx
 import pytest
 
 from tests.apps import PEOPLE_V1
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.serving import serving
 
 
 @pytest.fixture
 def server(db_url: str, tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
     env = {**os.environ, "TENON_DATABASE_URL": db_url}
     env.pop("TENON_TEST_CLOCK", None)
     # an admin to install apps and write records, created before the workers start
@@ -40,29 +32,8 @@ def server(db_url: str, tmp_path: Path) -> Iterator[str]:
         capture_output=True,
         cwd=tmp_path,
     )
-    serve = [sys.executable, "-m", "runtime.cli", "serve", "--port", str(port), "--workers", "2"]
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen(serve, env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the server did not start: " + (tmp_path / "serve.log").read_text()[-2000:])
+    with serving(db_url, tmp_path, workers=2) as (base, _):
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def test_two_workers_share_installs_and_writes(server: str) -> None:

@@ -142,6 +142,42 @@ def test_sections_must_name_real_objects_fields_states_and_roles() -> None:
     assert found["/permissions/1/fields/read/1"].startswith("names field 'salary'")
 
 
+def test_workflow_effects_and_timers_are_checked() -> None:
+    defn = app(
+        workflows=[
+            {
+                "name": "flow",
+                "object": "case",
+                "states": [{"name": "open"}, {"name": "closed"}],
+                "transitions": [
+                    {
+                        "action": "close",
+                        "from": ["open"],
+                        "to": "closed",
+                        "effects": [{"set": {"due": "TODAY() + 1", "dew": "1", "id": "2"}}],
+                    }
+                ],
+                "timers": [
+                    {"name": "a", "at": "due + 1", "action": "clos"},
+                    {"name": "b", "at": "status", "action": "close", "states": ["opne"]},
+                    {"name": "c", "at": "due", "every": 7, "until": "due +", "action": "close"},
+                ],
+            }
+        ]
+    )
+    found = dict(issues(defn, {"core": CORE}))
+    effects = "/workflows/0/transitions/0/effects/0/set"
+    assert f"{effects}/due" not in found
+    assert found[f"{effects}/dew"].startswith("names field 'dew'")
+    assert found[f"{effects}/id"] == "id is computed or kept by Tenon: an effect cannot set it"
+    timers = "/workflows/0/timers"
+    assert found[f"{timers}/0/action"].endswith("(did you mean 'close'?)")
+    assert found[f"{timers}/1/at"] == "gives text, not a date or a date and time"
+    assert found[f"{timers}/1/states/0"].startswith("names state 'opne'")
+    assert f"{timers}/2/until" in found  # a formula that does not parse
+    assert f"{timers}/0/at" not in found and f"{timers}/2/at" not in found
+
+
 def test_every_formula_is_parsed_with_a_position() -> None:
     defn = app()
     case = defn["objects"][0]

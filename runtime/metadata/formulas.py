@@ -21,8 +21,8 @@ from runtime.formula.types import fits, result_kind
 from runtime.metadata.semantic import Checker, _dicts
 
 
-def _issue(c: Checker, path: str, text: str, exc: FormulaError) -> None:
-    if exc.code == "FORMULA_SYNTAX":
+def _issue(c: Checker, path: str, text: str, exc: FormulaError, syntax: bool = False) -> None:
+    if exc.code == "FORMULA_SYNTAX" and not syntax:
         return  # reported once, where the formula is, by the syntax check
     c.add(path, f"formula error: {exc.describe(text)}", exc.code)
 
@@ -53,7 +53,10 @@ class _Formulas:
         condition: bool = True,
         sql: bool = False,
         stored: bool = False,
+        syntax: bool = False,
     ) -> ir.Expr | None:
+        """``text`` checked on ``obj``; ``syntax``: also report a syntax error (for the
+        formulas the document-wide syntax check does not see: effects, timers)."""
         if obj is None or not isinstance(text, str):
             return None
         try:
@@ -65,7 +68,7 @@ class _Formulas:
                 if problem:
                     raise FormulaError(problem[0], problem[1], "FORMULA_SQL")
         except FormulaError as exc:
-            _issue(self.c, path, text, exc)
+            _issue(self.c, path, text, exc, syntax)
             return None
         return tree
 
@@ -153,11 +156,11 @@ class _Formulas:
                     sets = effect.get("set")
                     for name, text in sets.items() if isinstance(sets, dict) else ():
                         where = f"{path}/effects/{e}/set/{name}"
-                        self.check(where, text, obj, condition=False)
+                        self.check(where, text, obj, condition=False, syntax=True)
             for t, timer in _dicts(flow.get("timers")):
                 for key in ("at", "until"):
                     where = f"/workflows/{i}/timers/{t}/{key}"
-                    tree = self.check(where, timer.get(key), obj, condition=False)
+                    tree = self.check(where, timer.get(key), obj, condition=False, syntax=True)
                     if tree is not None and tree.type.kind not in ("date", "datetime", "blank"):
                         message = f"gives {tree.type.kind}, not a date or a date and time"
                         self.c.add(where, message, "FORMULA_TYPE")

@@ -173,14 +173,7 @@ def check_workflows(c: Checker) -> None:
         states = _dicts(flow.get("states"))
         c.unique_names(states, f"{base}/states", "state")
         names = {str(s.get("name")) for _, s in states}
-        initial = flow.get("initial")
-        if isinstance(initial, str) and initial not in names:
-            c.add(
-                f"{base}/initial",
-                f"names state {initial!r}, which the workflow does not have"
-                f"{suggest(initial, names)}",
-                "UNRESOLVED",
-            )
+        _known(c, f"{base}/initial", flow.get("initial"), names, "state")
         for s, state in states:
             for key in ("editable_fields", "required_to_leave"):
                 for k, name in enumerate(state.get(key) or []):
@@ -188,20 +181,8 @@ def check_workflows(c: Checker) -> None:
         for t, tr in _dicts(flow.get("transitions")):
             tbase = f"{base}/transitions/{t}"
             for k, state in enumerate(tr.get("from") or []):
-                if isinstance(state, str) and state not in names:
-                    c.add(
-                        f"{tbase}/from/{k}",
-                        f"names state {state!r}, which the workflow does "
-                        f"not have{suggest(state, names)}",
-                        "UNRESOLVED",
-                    )
-            to = tr.get("to")
-            if isinstance(to, str) and to not in names:
-                c.add(
-                    f"{tbase}/to",
-                    f"names state {to!r}, which the workflow does not have{suggest(to, names)}",
-                    "UNRESOLVED",
-                )
+                _known(c, f"{tbase}/from/{k}", state, names, "state")
+            _known(c, f"{tbase}/to", tr.get("to"), names, "state")
             for k, role in enumerate(tr.get("roles") or []):
                 _check_role(c, f"{tbase}/roles/{k}", role)
             for k, name in enumerate(tr.get("required_fields") or []):
@@ -223,27 +204,21 @@ def check_workflows(c: Checker) -> None:
         _check_timers(c, base, flow, names)
 
 
+def _known(c: Checker, path: str, name: Any, names: set[str], what: str) -> None:
+    """``name`` must be one of the workflow's ``names`` (its states or actions)."""
+    if isinstance(name, str) and name not in names:
+        message = f"names {what} {name!r}, which the workflow does not have"
+        c.add(path, message + suggest(name, names), "UNRESOLVED")
+
+
 def _check_timers(c: Checker, base: str, flow: Mapping[str, Any], names: set[str]) -> None:
     actions = {str(t.get("action")) for _, t in _dicts(flow.get("transitions"))}
     timers = _dicts(flow.get("timers"))
     c.unique_names(timers, f"{base}/timers", "timer")
     for t, timer in timers:
-        action = timer.get("action")
-        if isinstance(action, str) and action not in actions:
-            c.add(
-                f"{base}/timers/{t}/action",
-                f"names action {action!r}, which the workflow does not have"
-                f"{suggest(action, actions)}",
-                "UNRESOLVED",
-            )
+        _known(c, f"{base}/timers/{t}/action", timer.get("action"), actions, "action")
         for k, state in enumerate(timer.get("states") or []):
-            if isinstance(state, str) and state not in names:
-                c.add(
-                    f"{base}/timers/{t}/states/{k}",
-                    f"names state {state!r}, which the workflow does not have"
-                    f"{suggest(state, names)}",
-                    "UNRESOLVED",
-                )
+            _known(c, f"{base}/timers/{t}/states/{k}", state, names, "state")
 
 
 def check_automations(c: Checker) -> None:
