@@ -154,7 +154,15 @@ def test_workflow_effects_and_timers_are_checked() -> None:
                         "action": "close",
                         "from": ["open"],
                         "to": "closed",
-                        "effects": [{"set": {"due": "TODAY() + 1", "dew": "1", "id": "2"}}],
+                        "effects": [
+                            {"set": {"due": "TODAY() + 1", "dew": "1", "id": "2"}},
+                            {
+                                "notify": {
+                                    "to": [{"role": "nobody"}, {"field": "status"}],
+                                    "message": '"closed: " &',
+                                }
+                            },
+                        ],
                     }
                 ],
                 "timers": [
@@ -170,6 +178,10 @@ def test_workflow_effects_and_timers_are_checked() -> None:
     assert f"{effects}/due" not in found
     assert found[f"{effects}/dew"].startswith("names field 'dew'")
     assert found[f"{effects}/id"] == "id is computed or kept by Tenon: an effect cannot set it"
+    notify = "/workflows/0/transitions/0/effects/1/notify"
+    assert found[f"{notify}/to/0/role"].startswith("names role 'nobody'")
+    assert found[f"{notify}/to/1/field"] == "status is not a user field"
+    assert found[f"{notify}/message"].startswith("formula error")
     timers = "/workflows/0/timers"
     assert found[f"{timers}/0/action"].endswith("(did you mean 'close'?)")
     assert found[f"{timers}/1/at"] == "gives text, not a date or a date and time"

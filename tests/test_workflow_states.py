@@ -64,7 +64,15 @@ APP: dict[str, Any] = {
                     "condition": "AND(days > 0, days <= 20)",
                     "code": "DAYS_OUT_OF_RANGE",
                     "message": {"en": "a request is for 1 to 20 days"},
-                    "effects": [{"set": {"submitted_on": "TODAY()"}}],
+                    "effects": [
+                        {"set": {"submitted_on": "TODAY()"}},
+                        {
+                            "notify": {
+                                "to": [{"role": "approver"}],
+                                "message": '"To decide: " & title',
+                            }
+                        },
+                    ],
                 },
                 {
                     "action": "recall",
@@ -78,7 +86,15 @@ APP: dict[str, Any] = {
                     "to": "approved",
                     "roles": ["approver"],
                     "inputs": [{"name": "decision_note", "type": "long_text"}],
-                    "effects": [{"set": {"decided_by": "@me"}}],
+                    "effects": [
+                        {"set": {"decided_by": "@me"}},
+                        {
+                            "notify": {
+                                "to": [{"field": "owner"}],
+                                "message": 'title & " is approved"',
+                            }
+                        },
+                    ],
                 },
                 {
                     "action": "reject",
@@ -86,6 +102,14 @@ APP: dict[str, Any] = {
                     "to": "rejected",
                     "roles": ["approver"],
                     "inputs": [{"name": "decision_note", "type": "long_text", "required": True}],
+                    "effects": [
+                        {
+                            "notify": {
+                                "to": [{"field": "owner"}],
+                                "message": 'title & " is rejected"',
+                            }
+                        }
+                    ],
                 },
             ],
             "timers": [{"name": "auto_approve", "at": "submitted_on + 3", "action": "approve"}],
@@ -309,6 +333,12 @@ def _race(leave: Leave) -> dict[str, Any]:
     assert len(decisions) == 1
     assert decisions[0]["changes"]["state"]["after"] == final["state"]
     assert final["version"] == record["version"] + 1
+    decided = [
+        n
+        for n in leave.call("ann", "GET", "/api/v1/notifications").json()["data"]
+        if n["record_id"] == record["id"] and n["cause"].split()[0] != "action:submit"
+    ]
+    assert len(decided) == 1 and decided[0]["message"].endswith(final["state"])
     return record
 
 
@@ -546,3 +576,29 @@ def test_a_repeating_timer_runs_on_each_occurrence_until_its_last_day(db_url: st
         assert final["reminders"] == 3 and final["state"] == "submitted"
         found = leave.call("root", "GET", "/api/v1/jobs", params={"everyone": "true"}).json()
         assert [j for j in found["data"] if j["status"] == "queued"] == []
+
+
+def test_actions_notify_the_people_they_name(leave: Leave) -> None:
+    record = leave.act("ann", leave.new(days=1, reason="r", title="Trip to Dali"), "submit").json()
+    inbox = leave.call("vic", "GET", "/api/v1/notifications").json()
+    assert inbox["unread"] == 1
+    note = inbox["data"][0]
+    assert (note["message"], note["record_id"], note["cause"]) == (
+        "To decide: Trip to Dali",
+        record["id"],
+        "action:submit by ann",
+    )
+    assert leave.call("ann", "GET", "/api/v1/notifications").json() == {"data": [], "unread": 0}
+    leave.act("vic", record, "approve")
+    mine = leave.call("ann", "GET", "/api/v1/notifications", params={"unread": "true"}).json()
+    assert [n["message"] for n in mine["data"]] == ["Trip to Dali is approved"]
+    # one's own only: marking someone else's does nothing
+    other = leave.call(
+        "vic", "POST", "/api/v1/notifications/read", json={"ids": [mine["data"][0]["id"]]}
+    )
+    assert other.json() == {"marked": 0}
+    done = leave.call("ann", "POST", "/api/v1/notifications/read", json={"all": True})
+    assert done.json() == {"marked": 1}
+    assert leave.call("ann", "GET", "/api/v1/notifications").json()["unread"] == 0
+    bad = leave.call("ann", "POST", "/api/v1/notifications/read", json={"ids": "all"})
+    assert bad.status_code == 422 and bad.json()["error"]["details"][0]["path"] == "/ids"

@@ -157,6 +157,11 @@ class _Formulas:
                     for name, text in sets.items() if isinstance(sets, dict) else ():
                         where = f"{path}/effects/{e}/set/{name}"
                         self.check(where, text, obj, condition=False, syntax=True)
+                    notify = effect.get("notify")
+                    if isinstance(notify, dict):
+                        where = f"{path}/effects/{e}/notify/message"
+                        message = notify.get("message")
+                        self.check(where, message, obj, condition=False, syntax=True)
             for t, timer in _dicts(flow.get("timers")):
                 for key in ("at", "until"):
                     where = f"/workflows/{i}/timers/{t}/{key}"

@@ -201,6 +201,19 @@ def check_workflows(c: Checker) -> None:
                             f"{name} is computed or kept by Tenon: an effect cannot set it",
                             "READ_ONLY",
                         )
+            for e, effect in _dicts(tr.get("effects")):
+                notify = effect.get("notify")
+                for k, target in _dicts((notify or {}).get("to")):
+                    where = f"{tbase}/effects/{e}/notify/to/{k}"
+                    if "role" in target:
+                        _check_role(c, f"{where}/role", target["role"])
+                    elif "field" in target:
+                        _check_field(c, f"{where}/field", target["field"], obj)
+                        fields = {f.get("name"): f for _, f in _dicts((obj or {}).get("fields"))}
+                        found = fields.get(target["field"])
+                        if found is not None and found.get("type") != "user":
+                            message = f"{target['field']} is not a user field"
+                            c.add(f"{where}/field", message, "TYPE")
         _check_timers(c, base, flow, names)
 
 

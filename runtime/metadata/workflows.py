@@ -45,6 +45,7 @@ class TransitionDef:
     required: tuple[str, ...]
     sets: tuple[tuple[str, str], ...]  # (field, formula), in order
     spec: Mapping[str, Any]
+    notices: tuple[Mapping[str, Any], ...] = ()  # {"to": [...], "message": formula}
 
     @property
     def message(self) -> str | None:
@@ -116,8 +117,16 @@ def workflow_of(app: str, spec: Mapping[str, Any]) -> WorkflowDef:
     transitions = []
     for t in spec.get("transitions") or []:
         sets: list[tuple[str, str]] = []
+        notices = []
         for effect in t.get("effects") or []:
             sets += [(str(k), str(v)) for k, v in (effect.get("set") or {}).items()]
+            if effect.get("notify"):
+                notice = dict(effect["notify"])
+                notice["to"] = [
+                    {"role": _qualified_role(app, r["role"])} if "role" in r else dict(r)
+                    for r in notice["to"]
+                ]
+                notices.append(notice)
         transitions.append(
             TransitionDef(
                 str(t["action"]),
@@ -128,6 +137,7 @@ def workflow_of(app: str, spec: Mapping[str, Any]) -> WorkflowDef:
                 tuple(t.get("required_fields") or ()),
                 tuple(sets),
                 t,
+                tuple(notices),
             )
         )
     initial = str(spec.get("initial") or spec["states"][0]["name"])

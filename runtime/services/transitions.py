@@ -37,6 +37,7 @@ from runtime.services import inputs
 from runtime.services.formula_env import record_env
 from runtime.services.records import Records, Written
 from runtime.services.write_checks import version_of
+from runtime.storage import notifications
 
 CONTROL = frozenset({"comment", "version"})
 MAX_COMMENT = 4000
@@ -88,9 +89,22 @@ class Transitions:
         changed = {**given, **self._effects(conn, actor, qualified, obj, transition, record)}
         changed[STATE_COLUMN] = transition.target
         operation = f"action:{action}"
-        return self.records.write_changes(
+        notices = self._notices(conn, actor, qualified, transition, {**record, **changed})
+        done = self.records.write_changes(
             conn, actor, qualified, before, changed, operation, comment
         )
+        cause = f"{operation} by {actor.on_behalf_of or actor.username}"
+        for user_ids, message in notices:
+            notifications.add(
+                conn,
+                user_ids,
+                message,
+                self.records.clock.now(),
+                qualified=qualified,
+                record_id=record_id,
+                cause=cause,
+            )
+        return done
 
     # -- the steps ------------------------------------------------------------------------
 
@@ -187,6 +201,31 @@ class Transitions:
             refused.code = transition.code
             raise refused
 
+    def _notices(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        transition: TransitionDef,
+        record: Mapping[str, Any],
+    ) -> list[tuple[list[int], str]]:
+        """Each ``notify`` effect's recipients and message, on the record as it will be."""
+        out = []
+        for notice in transition.notices:
+            env = self._env(conn, actor, qualified)
+            try:
+                text = self.formula(qualified, str(notice["message"])).evaluate(dict(record), env)
+            except FormulaError as error:
+                message = f"the notification could not be written: {error}"
+                issue = Issue("", message, "EFFECT_FAILED")
+                raise ValidationFailed.from_issues(
+                    f"{transition.action} was not done", [issue]
+                ) from None
+            recipients = _recipients(conn, notice["to"], record)
+            if recipients and text not in (None, ""):
+                out.append((recipients, str(text)))
+        return out
+
     def _effects(
         self,
         conn: Connection,
@@ -214,6 +253,21 @@ class Transitions:
         if issues:
             raise ValidationFailed.from_issues(f"{transition.action} was not done", issues)
         return out
+
+
+def _recipients(
+    conn: Connection, to: list[Mapping[str, Any]], record: Mapping[str, Any]
+) -> list[int]:
+    """The user ids a notice goes to: user fields of the record, holders of roles."""
+    ids: list[int] = []
+    roles = [str(r["role"]) for r in to if "role" in r]
+    for r in to:
+        value = record.get(str(r.get("field"))) if "field" in r else None
+        if isinstance(value, int) and not isinstance(value, bool):
+            ids.append(value)
+    if roles:
+        ids += notifications.holders(conn, roles)
+    return ids
 
 
 def _comment(raw: Any) -> str | None:

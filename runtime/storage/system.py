@@ -204,4 +204,21 @@ class Setting(Base):
     value: Mapped[str] = mapped_column(sa.Text)
 
 
+class Notification(Base):
+    """An in-app message for one user: what happened, on which record, read or not."""
+
+    __tablename__ = "tenon_notifications"
+    __table_args__ = (sa.Index(None, "user_id", "read_at", "id"),)
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ID_TYPE, sa.ForeignKey("tenon_users.id"))
+    at: Mapped[datetime] = mapped_column(sa.DateTime)
+    message: Mapped[str] = mapped_column(sa.Text)
+    app: Mapped[str | None] = mapped_column(sa.String(24))
+    object: Mapped[str | None] = mapped_column(sa.String(30))
+    record_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    cause: Mapped[str | None] = mapped_column(sa.String(200))  # "action:approve by vic"
+    read_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+
+
 metadata = Base.metadata
