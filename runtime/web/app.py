@@ -58,7 +58,7 @@ def _apps(request: Request) -> AppService:
     return service
 
 
-async def health(request: Request) -> Response:
+def health(request: Request) -> Response:
     installed = _apps(request).installed()
     return JSONResponse(
         {
@@ -69,7 +69,7 @@ async def health(request: Request) -> Response:
     )
 
 
-async def home(request: Request) -> Response:
+def home(request: Request) -> Response:
     context: dict[str, Any] = {"apps": _apps(request).installed(), "version": __version__}
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse(

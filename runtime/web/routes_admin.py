@@ -13,7 +13,7 @@ from runtime.security.audit import SecurityAudit
 from runtime.web import auth, body
 
 
-async def security_events(request: Request) -> Response:
+def security_events(request: Request) -> Response:
     """``GET /api/v1/admin/security-events?limit=&event=&subject=``, newest first."""
     auth.require_system_admin(request)
     audit: SecurityAudit = request.app.state.audit
@@ -30,7 +30,7 @@ def _clock_body(clock: Clock) -> dict[str, str]:
     return {"now": clock.now().isoformat()}
 
 
-async def read_clock(request: Request) -> Response:
+def read_clock(request: Request) -> Response:
     auth.require_system_admin(request)
     return JSONResponse(_clock_body(request.app.state.clock))
 

@@ -207,11 +207,13 @@ async def issue_token(request: Request) -> Response:
     tokens: TokenService = request.app.state.tokens
     ip = auth.client_ip(request)
     origin = Origin(user.id, user.username, ip)
-    secret, info = tokens.create(user.id, user.username, origin=origin, **fields)
+    secret, info = await run_in_threadpool(
+        lambda: tokens.create(user.id, user.username, origin=origin, **fields)
+    )
     return _issued(secret, info)
 
 
-async def list_tokens(request: Request) -> Response:
+def list_tokens(request: Request) -> Response:
     actor = auth.require_actor(request)
     tokens: TokenService = request.app.state.tokens
     now = request.app.state.clock.now()
@@ -225,17 +227,19 @@ async def create_token(request: Request) -> Response:
     fields = _token_fields(await body.read_object(request, allowed=TOKEN_KEYS))
     parent: tokens_module.TokenInfo | None = request.state.token
     tokens: TokenService = request.app.state.tokens
-    secret, info = tokens.create(
-        actor.user_id,
-        actor.username,
-        origin=auth.origin(request),
-        not_after=parent.expires_at if parent is not None else None,
-        **fields,
+    secret, info = await run_in_threadpool(
+        lambda: tokens.create(
+            actor.user_id,
+            actor.username,
+            origin=auth.origin(request),
+            not_after=parent.expires_at if parent is not None else None,
+            **fields,
+        )
     )
     return _issued(secret, info)
 
 
-async def revoke_token(request: Request) -> Response:
+def revoke_token(request: Request) -> Response:
     """Revoke at once: the caller's own tokens, or anyone's for a system administrator."""
     actor = auth.require_actor(request)
     tokens: TokenService = request.app.state.tokens

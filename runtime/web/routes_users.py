@@ -5,6 +5,8 @@ User JSON is :meth:`UserInfo.as_dict` — never a password hash.
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -22,7 +24,7 @@ def _users(request: Request) -> UserService:
     return service
 
 
-async def list_users(request: Request) -> Response:
+def list_users(request: Request) -> Response:
     auth.require_system_admin(request)
     return JSONResponse({"data": [u.as_dict() for u in _users(request).list()]})
 
@@ -45,7 +47,7 @@ async def create_user(request: Request) -> Response:
     return JSONResponse(user.as_dict(), status_code=201)
 
 
-async def get_user(request: Request) -> Response:
+def get_user(request: Request) -> Response:
     auth.require_system_admin(request)
     return JSONResponse(_users(request).get(request.path_params["username"]).as_dict())
 
@@ -74,11 +76,16 @@ async def grant_role(request: Request) -> Response:
     role = body.required_text(data, "role", max_length=60)
     users = _users(request)
     username = request.path_params["username"]
-    added = users.grant_role(username, role, auth.origin(request))
-    return JSONResponse(users.get(username).as_dict(), status_code=201 if added else 200)
+
+    def work() -> tuple[bool, dict[str, Any]]:
+        added = users.grant_role(username, role, auth.origin(request))
+        return added, users.get(username).as_dict()
+
+    added, shown = await run_in_threadpool(work)
+    return JSONResponse(shown, status_code=201 if added else 200)
 
 
-async def revoke_role(request: Request) -> Response:
+def revoke_role(request: Request) -> Response:
     auth.require_system_admin(request)
     users = _users(request)
     username = request.path_params["username"]
@@ -86,7 +93,7 @@ async def revoke_role(request: Request) -> Response:
     return JSONResponse(users.get(username).as_dict())
 
 
-async def revoke_sessions(request: Request) -> Response:
+def revoke_sessions(request: Request) -> Response:
     auth.require_system_admin(request)
     count = _users(request).revoke_sessions(request.path_params["username"], auth.origin(request))
     return JSONResponse({"revoked": count})
