@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 
 from runtime.errors import TenonError
 from runtime.formula.errors import FormulaError
+from runtime.formula.evaluator import Env
 from runtime.metadata.workflows import STATE_COLUMN, TimerDef
 from runtime.security.actor import Actor
 from runtime.services.formula_env import record_env
@@ -48,10 +49,11 @@ class Timers:
         self.jobs = jobs
         records.hooks.append(self.schedule)
 
-    def _time(
-        self, conn: Connection, qualified: str, text: str, row: Mapping[str, Any]
-    ) -> datetime | None:
-        env = record_env(conn, self.records.reader.table, qualified, self.records.clock, None)
+    def env(self, conn: Connection, qualified: str) -> Env:
+        """What ``at`` and ``until`` are evaluated in: the clock, no ``@me``."""
+        return record_env(conn, self.records.reader.table, qualified, self.records.clock, None)
+
+    def _time(self, env: Env, qualified: str, text: str, row: Mapping[str, Any]) -> datetime | None:
         try:
             value = self.transitions.formula(qualified, text).evaluate(dict(row), env)
         except FormulaError:
@@ -63,19 +65,19 @@ class Timers:
         return None
 
     def due(
-        self, conn: Connection, qualified: str, timer: TimerDef, row: Mapping[str, Any]
+        self, env: Env, qualified: str, timer: TimerDef, row: Mapping[str, Any]
     ) -> datetime | None:
         """When ``timer`` fires next for the record ``row`` (None: it does not wait now).
         A repeating timer's next occurrence is the first one after now, up to ``until``."""
         if row.get(STATE_COLUMN) not in timer.states:
             return None
-        first = self._time(conn, qualified, timer.at, row)
+        first = self._time(env, qualified, timer.at, row)
         if first is None or timer.every is None:
             return first
-        now, step = self.records.clock.now(), timedelta(days=timer.every)
+        now, step = env.now, timedelta(days=timer.every)
         if first <= now:
             first += step * ((now - first) // step + 1)
-        last = self._time(conn, qualified, timer.until, row) if timer.until else None
+        last = self._time(env, qualified, timer.until, row) if timer.until else None
         if last is not None and first > last + timedelta(days=1) - timedelta(microseconds=1):
             return None  # past the last day
         return first
@@ -86,11 +88,12 @@ class Timers:
         flow = self.records.reader.object(qualified).workflow
         if flow is None or not flow.timers:
             return
-        now = self.records.clock.now()
+        env = self.env(conn, qualified)
+        now = env.now
         for row in rows:
             for timer in flow.timers:
                 key = _key(qualified, int(row["id"]), timer)
-                when = self.due(conn, qualified, timer, row)
+                when = self.due(env, qualified, timer, row)
                 if when is None or (when <= now and self.jobs.ran(conn, key, when)):
                     self.jobs.cancel_key(conn, key, now)
                 else:
@@ -114,7 +117,7 @@ class Timers:
                 context.finish_in(conn, result)
                 return result
             if timer.every is None:
-                when = self.due(conn, qualified, timer, row)
+                when = self.due(self.env(conn, qualified), qualified, timer, row)
             else:  # the occurrence this job is for, if the record still waits
                 waits = row.get(STATE_COLUMN) in timer.states
                 when = context.job.run_at if waits else None

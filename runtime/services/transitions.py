@@ -82,14 +82,15 @@ class Transitions:
             and not any(actor.has_role(r) for r in transition.roles)
         ):
             raise Forbidden(f"only {', '.join(transition.roles)} may {action}")
-        given = self._inputs(conn, obj, transition, body)
+        given = self._inputs(obj, transition, body)
         record = {**before, **given}
-        self._required(obj, flow, state, transition, record)
-        self._condition(conn, actor, qualified, transition, record)
-        changed = {**given, **self._effects(conn, actor, qualified, obj, transition, record)}
+        self._required(flow, state, transition, record)
+        env = record_env(conn, self.reader.table, qualified, self.records.clock, actor.stored_id)
+        self._condition(env, qualified, transition, record)
+        changed = {**given, **self._effects(env, qualified, obj, transition, record)}
         changed[STATE_COLUMN] = transition.target
         operation = f"action:{action}"
-        notices = self._notices(conn, actor, qualified, transition, {**record, **changed})
+        notices = self._notices(conn, env, qualified, transition, {**record, **changed})
         done = self.records.write_changes(
             conn, actor, qualified, before, changed, operation, comment
         )
@@ -99,7 +100,7 @@ class Transitions:
                 conn,
                 user_ids,
                 message,
-                self.records.clock.now(),
+                env.now,
                 qualified=qualified,
                 record_id=record_id,
                 cause=cause,
@@ -109,7 +110,7 @@ class Transitions:
     # -- the steps ------------------------------------------------------------------------
 
     def _inputs(
-        self, conn: Connection, obj: ObjectDef, transition: TransitionDef, body: Mapping[str, Any]
+        self, obj: ObjectDef, transition: TransitionDef, body: Mapping[str, Any]
     ) -> dict[str, Any]:
         """The declared inputs sent, checked; those naming a field go onto the record."""
         declared = {str(f["name"]): f for f in transition.spec.get("inputs") or []}
@@ -139,12 +140,11 @@ class Transitions:
             if spec.get("required") and name not in body:
                 issues.append(Issue(f"/{name}", f"{name} is required", "REQUIRED"))
         if issues:
-            raise ValidationFailed.from_issues(f"{transition.action} was not done", issues)
+            raise _not_done(transition, issues)
         return out
 
     def _required(
         self,
-        obj: ObjectDef,
         flow: WorkflowDef,
         state: str | None,
         transition: TransitionDef,
@@ -158,53 +158,36 @@ class Transitions:
                 Issue(f"/{n}", f"{n} is required to {transition.action}", "REQUIRED")
                 for n in missing
             ]
-            raise ValidationFailed.from_issues(f"{transition.action} was not done", issues)
-
-    def _env(self, conn: Connection, actor: Actor, qualified: str) -> Env:
-        return record_env(conn, self.reader.table, qualified, self.records.clock, actor.stored_id)
+            raise _not_done(transition, issues)
 
     def formula(self, qualified: str, text: str, expect: str | None = None) -> Compiled:
         """``text`` compiled on the object (kept: the same few formulas run again and again)."""
         key = (qualified, text if expect is None else f"{expect}:{text}")
         if key not in self._compiled:
-            engine = self.reader.policy.engine
-            self._compiled[key] = (
-                engine.compile(text, qualified, expect=expect)
-                if expect
-                else engine.compile(text, qualified)
-            )
+            self._compiled[key] = self.reader.policy.engine.compile(text, qualified, expect=expect)
         return self._compiled[key]
 
     def _condition(
-        self,
-        conn: Connection,
-        actor: Actor,
-        qualified: str,
-        transition: TransitionDef,
-        record: Mapping[str, Any],
+        self, env: Env, qualified: str, transition: TransitionDef, record: Mapping[str, Any]
     ) -> None:
         if not transition.condition:
             return
         formula = self.formula(qualified, transition.condition, "boolean")
         try:
-            holds = formula.evaluate(dict(record), self._env(conn, actor, qualified))
+            holds = formula.evaluate(dict(record), env)
         except FormulaError as error:
-            raise ValidationFailed.from_issues(
-                f"{transition.action} was not done",
-                [Issue("", f"the condition could not be checked: {error}", "CONDITION_ERROR")],
-            ) from None
+            message = f"the condition could not be checked: {error}"
+            raise _not_done(transition, [Issue("", message, "CONDITION_ERROR")]) from None
         if holds is not True:
             message = transition.message or f"the condition of {transition.action} does not hold"
-            refused = ValidationFailed.from_issues(
-                f"{transition.action} was not done", [Issue("", message, transition.code)]
-            )
+            refused = _not_done(transition, [Issue("", message, transition.code)])
             refused.code = transition.code
             raise refused
 
     def _notices(
         self,
         conn: Connection,
-        actor: Actor,
+        env: Env,
         qualified: str,
         transition: TransitionDef,
         record: Mapping[str, Any],
@@ -212,15 +195,11 @@ class Transitions:
         """Each ``notify`` effect's recipients and message, on the record as it will be."""
         out = []
         for notice in transition.notices:
-            env = self._env(conn, actor, qualified)
             try:
                 text = self.formula(qualified, str(notice["message"])).evaluate(dict(record), env)
             except FormulaError as error:
                 message = f"the notification could not be written: {error}"
-                issue = Issue("", message, "EFFECT_FAILED")
-                raise ValidationFailed.from_issues(
-                    f"{transition.action} was not done", [issue]
-                ) from None
+                raise _not_done(transition, [Issue("", message, "EFFECT_FAILED")]) from None
             recipients = _recipients(conn, notice["to"], record)
             if recipients and text not in (None, ""):
                 out.append((recipients, str(text)))
@@ -228,17 +207,13 @@ class Transitions:
 
     def _effects(
         self,
-        conn: Connection,
-        actor: Actor,
+        env: Env,
         qualified: str,
         obj: ObjectDef,
         transition: TransitionDef,
         record: Mapping[str, Any],
     ) -> dict[str, Any]:
         """The ``set`` effects' values, each formula on the record as it is now."""
-        if not transition.sets:
-            return {}
-        env = self._env(conn, actor, qualified)
         out: dict[str, Any] = {}
         issues: list[Issue] = []
         for name, text in transition.sets:
@@ -251,8 +226,12 @@ class Transitions:
                     Issue(f"/{name}", f"{name} could not be set: {error}", "EFFECT_FAILED")
                 )
         if issues:
-            raise ValidationFailed.from_issues(f"{transition.action} was not done", issues)
+            raise _not_done(transition, issues)
         return out
+
+
+def _not_done(transition: TransitionDef, issues: list[Issue]) -> ValidationFailed:
+    return ValidationFailed.from_issues(f"{transition.action} was not done", issues)
 
 
 def _recipients(
