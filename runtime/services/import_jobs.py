@@ -17,7 +17,8 @@ from sqlalchemy.engine import Connection
 
 from runtime.security.actor import Actor
 from runtime.services.current import Current
-from runtime.services.importing import Importer, ImportOptions, ImportReport
+from runtime.services.import_report import ImportReport
+from runtime.services.importing import Importer, ImportOptions
 from runtime.services.jobs import JobContext, JobFailed, JobRunner
 from runtime.services.sheets import read_sheet
 from runtime.storage.jobs import JobStore

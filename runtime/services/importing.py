@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, astuple, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -28,74 +28,17 @@ from runtime.errors import Forbidden, Issue, TenonError, ValidationFailed
 from runtime.metadata.fieldtypes import CoerceError, coerce_value
 from runtime.metadata.model import SOFT_DELETE_COLUMN, SYSTEM_COLUMNS, FieldDef, ObjectDef, qualify
 from runtime.security.actor import Actor
-from runtime.services.export import TEXT_KINDS, csv_text, safe_cell, unguard_cell
+from runtime.services.export import TEXT_KINDS, unguard_cell
+from runtime.services.import_report import ImportReport, RowError
 from runtime.services.records import MAX_BULK, Records, Written
 from runtime.services.sheets import Sheet, blank_cell
 from runtime.storage.engine import write_transaction
 
-MAX_ERRORS = 1000  # listed in the JSON report; the CSV error report lists them all
 BATCH = 500  # values per lookup query
 KEY_STORAGE = frozenset({"text", "integer"})
 _SYSTEM = frozenset({*SYSTEM_COLUMNS, SOFT_DELETE_COLUMN})
 Progress = Callable[[int, int | None, str | None], None]  # done, total, step
 _ID = FieldDef("id", "integer", {"name": "id", "type": "integer", "min": 1, "unique": True})
-
-# -- the report ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int  # the spreadsheet row; 1 is the header (problems with a column)
-    column: str | None
-    field: str | None
-    code: str
-    message: str
-
-    def issue(self) -> Issue:
-        if self.row == 1 and self.column is not None:
-            path = "/columns/" + self.column.replace("~", "~0").replace("/", "~1")
-            return Issue(path, f"column {self.column!r}: {self.message}", self.code)
-        where = f"row {self.row}" + (f", column {self.column!r}" if self.column else "")
-        path = f"/rows/{self.row}" + (f"/{self.field}" if self.field else "")
-        return Issue(path, f"{where}: {self.message}", self.code)
-
-
-@dataclass
-class ImportReport:
-    """What an import read and did (or, in a dry run, would do). A commit with errors
-    writes nothing: ``created`` and ``updated`` are then 0."""
-
-    dry_run: bool
-    committed: bool = False
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    columns: dict[str, str] = field(default_factory=dict)  # header -> field
-    ignored_columns: list[str] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-
-    def as_dict(self, limit: int = MAX_ERRORS) -> dict[str, Any]:
-        """The report as JSON, listing the first ``limit`` errors (all are counted)."""
-        out = asdict(self)
-        out["error_count"], out["errors"] = len(self.errors), out["errors"][:limit]
-        return out
-
-    def failure(self) -> ValidationFailed:
-        """The refusal of a commit with errors (the first ``MAX_ERRORS`` as details)."""
-        rows = len({e.row for e in self.errors if e.row > 1})
-        header = " and the header" if any(e.row == 1 for e in self.errors) else ""
-        where = f"{rows} of {self.rows} rows{header}"
-        return ValidationFailed(
-            f"nothing was imported: {len(self.errors)} problems, in {where}",
-            [e.issue() for e in self.errors[:MAX_ERRORS]],
-        )
-
-
-def error_report_csv(errors: Iterable[RowError]) -> str:
-    """Problems of an import as a CSV file to download (BOM, formula-safe)."""
-    rows = ([str(e.row), *(safe_cell(v, "text") for v in astuple(e)[1:])] for e in errors)
-    return csv_text(["row", "column", "field", "code", "message"], rows)
-
 
 # -- columns and cells ---------------------------------------------------------------------
 

@@ -29,7 +29,8 @@ from starlette.types import Message
 from runtime.errors import Issue, TenonError
 from runtime.services.export import export_xlsx
 from runtime.services.import_jobs import queue_import
-from runtime.services.importing import Importer, ImportOptions, ImportReport, error_report_csv
+from runtime.services.import_report import ImportReport, error_report_csv
+from runtime.services.importing import Importer, ImportOptions
 from runtime.services.sheets import MAX_BYTES, read_sheet
 from runtime.storage.engine import write_transaction
 from runtime.storage.jobs import JobRow

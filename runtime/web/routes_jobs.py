@@ -24,7 +24,7 @@ from starlette.routing import Route
 from runtime.errors import NotFound, TenonError
 from runtime.security.actor import Actor
 from runtime.services import import_jobs
-from runtime.services.importing import RowError, error_report_csv
+from runtime.services.import_report import RowError, error_report_csv
 from runtime.services.jobs import JobRunner
 from runtime.storage.engine import write_transaction
 from runtime.storage.jobs import FINISHED, QUEUED, JobRow, JobStore
