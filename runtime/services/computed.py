@@ -15,7 +15,7 @@ record, with the same semantics.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,9 +52,17 @@ class _Target:
 class Computed:
     """Computed-field maintenance for a set of installed apps (definitions by name)."""
 
-    def __init__(self, apps: Mapping[str, AppDef], clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        apps: Mapping[str, AppDef],
+        clock: Clock | None = None,
+        tables: Callable[[str], sa.Table] | None = None,
+    ) -> None:
+        """``tables``: where an object's ``Table`` comes from (a reader's, so one request
+        works with one ``Table`` per object); by default built and kept here."""
         self.apps = dict(apps)
         self.clock = clock or Clock()
+        self._shared = tables
         self.engine = FormulaEngine(a.raw for a in self.apps.values())
         self._tables: dict[str, sa.Table] = {}
         self._affects: dict[str, bool] = {}
@@ -77,6 +85,8 @@ class Computed:
     def table(self, qualified: str) -> sa.Table:
         """One ``Table`` per object, even when two threads ask at once (``setdefault`` is
         atomic: the first one built is the one everybody uses)."""
+        if self._shared is not None:
+            return self._shared(qualified)
         found = self._tables.get(qualified)
         if found is None:
             app_name, _, obj_name = qualified.partition(".")

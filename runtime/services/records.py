@@ -74,7 +74,7 @@ class Records:
         self.reader = reader
         self.clock: Clock = reader.clock
         self.permits = Permits(reader)
-        self.computed = computed or Computed(reader.apps, reader.clock)
+        self.computed = computed or Computed(reader.apps, reader.clock, reader.table)
         self.rules = Rules(reader.policy.engine, self.computed.table, self.clock, self._forms)
         # run in the write's transaction on the records as written (timers, next automations)
         self.hooks: list[Callable[[Connection, str, list[Mapping[str, Any]]], None]] = []
