@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from runtime.errors import Issue, ValidationFailed
+from runtime.metadata.approval_checks import check_approvals
 from runtime.metadata.formulas import check_formula_types
 from runtime.metadata.model import AppDef
 from runtime.metadata.package import Package
@@ -20,6 +21,7 @@ def definition_issues(doc: Any, resolver: Resolver | None = None) -> list[Issue]
         checker = Checker(doc, resolver)
         checker.run()
         check_sections(checker)
+        check_approvals(checker)
         check_formula_types(checker)
         known = {(i.path, i.message) for i in issues}
         issues += [i for i in checker.issues if (i.path, i.message) not in known]

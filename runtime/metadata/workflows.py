@@ -7,6 +7,10 @@ it (the permission rules must grant the action; ``roles`` narrows it further), a
 condition in the formula language, the fields that must be filled, and effects written
 in the same transaction (``{"set": {"field": "formula"}}`` on the record).
 
+A state may hold an approval or to-dos (``runtime.metadata.approvals``); the same
+action may be declared more than once from a state, with conditions: the first whose
+condition holds is taken. ``withdraw`` out of an approval is the submitter's.
+
 A state may list ``editable_fields``: in that state only those fields may change (a
 ``terminal`` state without such a list is read-only). ``required_to_leave`` lists fields
 that must be filled before any transition out of it.
@@ -18,6 +22,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from runtime.metadata.approvals import (
+    ApprovalDef,
+    TodoDef,
+    approval_of,
+    people_of,
+    qualified_role,
+    todos_of,
+)
+
 STATE_COLUMN = "state"
 
 
@@ -27,6 +40,8 @@ class StateDef:
     terminal: bool
     editable: frozenset[str] | None  # None: every field (unless terminal)
     required_to_leave: tuple[str, ...]
+    approval: ApprovalDef | None = None
+    todos: tuple[TodoDef, ...] = ()
 
     def locked(self, name: str) -> bool:
         """Whether field ``name`` may not change while a record is in this state."""
@@ -84,7 +99,17 @@ class WorkflowDef:
 
     @property
     def actions(self) -> list[str]:
-        return sorted({t.action for t in self.transitions})
+        """Every action name: the transitions', and the built-in approval actions where
+        a state holds an approval."""
+        names = {t.action for t in self.transitions}
+        for state in self.states.values():
+            if state.approval is not None:
+                names.update(state.approval.verbs())
+        return sorted(names)
+
+    def approval(self, state: str | None) -> ApprovalDef | None:
+        found = self.states.get(state or "")
+        return found.approval if found is not None else None
 
     def locked(self, state: str | None, names: Iterable[str]) -> list[str]:
         """Of the fields ``names``, those that may not change in ``state``."""
@@ -92,15 +117,14 @@ class WorkflowDef:
         return [n for n in names if found is not None and found.locked(n)]
 
     def find(self, action: str, state: str | None) -> TransitionDef | None:
-        """The transition ``action`` takes from ``state`` (None when there is none)."""
-        for transition in self.transitions:
-            if transition.action == action and state in transition.sources:
-                return transition
-        return None
+        """The first transition ``action`` takes from ``state`` (None when there is none)."""
+        found = self.candidates(action, state)
+        return found[0] if found else None
 
-
-def _qualified_role(app: str, role: str) -> str:
-    return role if "." in role or role == "authenticated" else f"{app}.{role}"
+    def candidates(self, action: str, state: str | None) -> list[TransitionDef]:
+        """The transitions ``action`` may take from ``state``, in declared order: the
+        first whose condition holds is taken (a route chosen by the record's data)."""
+        return [t for t in self.transitions if t.action == action and state in t.sources]
 
 
 def workflow_of(app: str, spec: Mapping[str, Any]) -> WorkflowDef:
@@ -111,6 +135,8 @@ def workflow_of(app: str, spec: Mapping[str, Any]) -> WorkflowDef:
             bool(s.get("terminal")),
             frozenset(s["editable_fields"]) if "editable_fields" in s else None,
             tuple(s.get("required_to_leave") or ()),
+            approval_of(app, s.get("approval")),
+            todos_of(app, s.get("todos")),
         )
         for s in spec["states"]
     }
@@ -122,17 +148,14 @@ def workflow_of(app: str, spec: Mapping[str, Any]) -> WorkflowDef:
             sets += [(str(k), str(v)) for k, v in (effect.get("set") or {}).items()]
             if effect.get("notify"):
                 notice = dict(effect["notify"])
-                notice["to"] = [
-                    {"role": _qualified_role(app, r["role"])} if "role" in r else dict(r)
-                    for r in notice["to"]
-                ]
+                notice["to"] = people_of(app, notice["to"])
                 notices.append(notice)
         transitions.append(
             TransitionDef(
                 str(t["action"]),
                 tuple(t["from"]),
                 str(t["to"]),
-                tuple(_qualified_role(app, r) for r in t.get("roles") or ()),
+                tuple(qualified_role(app, r) for r in t.get("roles") or ()),
                 t.get("condition"),
                 tuple(t.get("required_fields") or ()),
                 tuple(sets),

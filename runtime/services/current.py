@@ -55,7 +55,7 @@ class Current:
                 apps = {name: AppDef.from_dict(definitions[name]) for name, _, _ in key}
                 reader = Reader(apps, self.clock)
                 records = Records(reader)
-                transitions = Transitions(records)
+                transitions = Transitions(records, self.jobs)
                 timers = Timers(records, transitions, self.jobs)
                 scheduled = Scheduled(records, self.jobs)
                 self._built = View(key, reader, records, transitions, timers, scheduled)

@@ -78,6 +78,7 @@ class Records:
         self.rules = Rules(reader.policy.engine, self.computed.table, self.clock, self._forms)
         # run in the write's transaction on the records as written (timers, next automations)
         self.hooks: list[Callable[[Connection, str, list[Mapping[str, Any]]], None]] = []
+        self.removed: list[Callable[[Connection, str, int, datetime], None]] = []  # deletes
 
     def _forms(self, qualified: str) -> list[Mapping[str, Any]]:
         app, _, name = qualified.partition(".")
@@ -366,6 +367,8 @@ class Records:
                 if fdef.storage == "reference" and before.get(fdef.name) is not None:
                     target = qualified_target(qualified, fdef.target)
                     self.computed.recompute(conn, target, [before[fdef.name]])
+        for hook in self.removed:
+            hook(conn, qualified, record_id, now)
         self._audit_many(conn, actor, qualified, "delete", [(record_id, before, {})], now)
 
     # -- bulk ---------------------------------------------------------------------------

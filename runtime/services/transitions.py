@@ -33,21 +33,28 @@ from runtime.metadata.fieldtypes import CoerceError
 from runtime.metadata.model import FieldDef, ObjectDef
 from runtime.metadata.workflows import STATE_COLUMN, TransitionDef, WorkflowDef
 from runtime.security.actor import Actor
-from runtime.services import inputs
+from runtime.services import inputs, people
+from runtime.services.approvals import Approvals
 from runtime.services.formula_env import record_env
 from runtime.services.records import Records, Written
 from runtime.services.write_checks import version_of
 from runtime.storage import notifications
+from runtime.storage.jobs import JobStore
 
 CONTROL = frozenset({"comment", "version"})
+MAX_CHAIN = 8  # states an approval-free chain of automatic approvals may pass through
 MAX_COMMENT = 4000
 
 
 class Transitions:
-    def __init__(self, records: Records) -> None:
+    def __init__(self, records: Records, jobs: JobStore | None = None) -> None:
         self.records = records
         self.reader = records.reader
         self._compiled: dict[tuple[str, str], Compiled] = {}
+        self.approvals: Approvals | None = None
+        if jobs is not None:
+            self.approvals = Approvals(self.reader, self.formula, jobs)
+            records.removed.append(self.approvals.forget)
 
     def act(
         self,
@@ -63,30 +70,78 @@ class Transitions:
         if flow is None or action not in flow.actions:
             raise NotFound(f"{obj.name} has no action {action!r}", code="UNKNOWN_ACTION")
         comment = _comment(body.get("comment"))
-        if not actor.is_system:  # the system does what the app declared (a timer)
-            self.records.permits.check(conn, actor, qualified, action, record_id)
         before = self.records.locked_row(conn, qualified, record_id)
+        run = None
+        if self.approvals is not None:
+            run = self.approvals.concerned(conn, actor, qualified, before, action)
+        if run is None:  # a plain transition: the permission rules decide
+            if not actor.is_system:  # the system does what the app declared (a timer)
+                self.records.permits.check(conn, actor, qualified, action, record_id)
+        elif not actor.is_system and self.approvals is not None:  # the caller's part in it
+            self.approvals.check_caller(conn, actor, qualified, run, action)
         if body.get("version") is not None:
             self.records.check_version(conn, qualified, before, version_of(body["version"]))
+        env = record_env(conn, self.reader.table, qualified, self.records.clock, actor.stored_id)
+        if run is None:
+            return self._take(conn, actor, qualified, before, action, body, comment, env, False)
+        assert self.approvals is not None
+        outcome = self.approvals.handle(
+            conn, actor, qualified, run, before, action, body, comment, env
+        )
+        if outcome.take is None:  # a decision that keeps the state: audited all the same
+            self._inputs(obj, flow.candidates(action, before.get(STATE_COLUMN)), outcome.body)
+            operation = f"action:{action}"
+            return self.records.write_changes(
+                conn, actor, qualified, before, {}, operation, comment
+            )
+        return self._take(
+            conn, actor, qualified, before, outcome.take, outcome.body, comment, env, True
+        )
+
+    def _take(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        before: Mapping[str, Any],
+        action: str,
+        body: Mapping[str, Any],
+        comment: str | None,
+        env: Env,
+        authorised: bool,
+        depth: int = 0,
+    ) -> Written:
+        """Take the transition ``action`` from the record's state (the first of its
+        declarations whose condition holds), with its effects, in this transaction.
+        ``authorised``: an approval's task stands for the permission rules and roles."""
+        obj = self.reader.object(qualified)
+        flow = obj.workflow
+        assert flow is not None
         state = before.get(STATE_COLUMN)
-        transition = flow.find(action, state)
-        if transition is None:
+        candidates = flow.candidates(action, state)
+        if not candidates:
             raise Conflict(
                 f"{action} is not possible while the {obj.name} is {state!r} "
                 f"(possible: {', '.join(_possible(flow, state)) or 'none'})",
                 code="INVALID_TRANSITION",
             )
-        if (
-            transition.roles
-            and not actor.is_system
-            and not any(actor.has_role(r) for r in transition.roles)
-        ):
-            raise Forbidden(f"only {', '.join(transition.roles)} may {action}")
-        given = self._inputs(obj, transition, body)
+        if not authorised and not actor.is_system:
+            allowed = [
+                t for t in candidates if not t.roles or any(actor.has_role(r) for r in t.roles)
+            ]
+            if not allowed:
+                roles = sorted({r for t in candidates for r in t.roles})
+                raise Forbidden(f"only {', '.join(roles)} may {action}")
+            candidates = allowed
+        given = self._inputs(obj, candidates, body)
         record = {**before, **given}
-        self._required(flow, state, transition, record)
-        env = record_env(conn, self.reader.table, qualified, self.records.clock, actor.stored_id)
-        self._condition(env, qualified, transition, record)
+        if len(candidates) == 1:
+            transition = candidates[0]
+            self._required(flow, state, transition, record)
+            self._condition(env, qualified, transition, record)
+        else:  # a route chosen by the data: the first whose condition holds
+            transition = self._choose(env, qualified, candidates, record)
+            self._required(flow, state, transition, record)
         changed = {**given, **self._effects(env, qualified, obj, transition, record)}
         changed[STATE_COLUMN] = transition.target
         operation = f"action:{action}"
@@ -94,6 +149,7 @@ class Transitions:
         done = self.records.write_changes(
             conn, actor, qualified, before, changed, operation, comment
         )
+        record_id = int(before["id"])
         cause = f"{operation} by {actor.on_behalf_of or actor.username}"
         for user_ids, message in notices:
             notifications.add(
@@ -105,15 +161,31 @@ class Transitions:
                 record_id=record_id,
                 cause=cause,
             )
-        return done
+        if self.approvals is None or transition.target == state:
+            return done
+        after = self.records.locked_row(conn, qualified, record_id)
+        self.approvals.left(conn, actor, qualified, after, action, env)
+        if not self.approvals.entered(conn, actor, qualified, after, env):
+            return done
+        if depth >= MAX_CHAIN:
+            raise Conflict(
+                f"approvals that approve themselves led through {MAX_CHAIN} states in a row: "
+                "the workflow loops",
+                code="WORKFLOW_LOOP",
+            )
+        system = Actor.system(f"approval of {transition.target} (nobody left to ask)")
+        return self._take(conn, system, qualified, after, "approve", {}, None, env, True, depth + 1)
 
     # -- the steps ------------------------------------------------------------------------
 
     def _inputs(
-        self, obj: ObjectDef, transition: TransitionDef, body: Mapping[str, Any]
+        self, obj: ObjectDef, transitions: list[TransitionDef], body: Mapping[str, Any]
     ) -> dict[str, Any]:
         """The declared inputs sent, checked; those naming a field go onto the record."""
-        declared = {str(f["name"]): f for f in transition.spec.get("inputs") or []}
+        declared: dict[str, Any] = {}
+        for candidate in reversed(transitions):
+            declared |= {str(f["name"]): f for f in candidate.spec.get("inputs") or []}
+        action = transitions[0].action if transitions else "this action"
         issues: list[Issue] = []
         out: dict[str, Any] = {}
         for name, raw in body.items():
@@ -121,7 +193,7 @@ class Transitions:
                 continue
             spec = declared.get(name)
             if spec is None:
-                message = f"{transition.action} takes no input {name!r}"
+                message = f"{action} takes no input {name!r}"
                 issues.append(Issue(f"/{name}", message, "UNKNOWN_FIELD"))
                 continue
             if inputs.blank(raw):
@@ -140,7 +212,7 @@ class Transitions:
             if spec.get("required") and name not in body:
                 issues.append(Issue(f"/{name}", f"{name} is required", "REQUIRED"))
         if issues:
-            raise _not_done(transition, issues)
+            raise ValidationFailed.from_issues(f"{action} was not done", issues)
         return out
 
     def _required(
@@ -166,6 +238,25 @@ class Transitions:
         if key not in self._compiled:
             self._compiled[key] = self.reader.policy.engine.compile(text, qualified, expect=expect)
         return self._compiled[key]
+
+    def _choose(
+        self,
+        env: Env,
+        qualified: str,
+        candidates: list[TransitionDef],
+        record: Mapping[str, Any],
+    ) -> TransitionDef:
+        """The first of ``candidates`` whose condition holds; else the first's refusal."""
+        refusal: ValidationFailed | None = None
+        for transition in candidates:
+            try:
+                self._condition(env, qualified, transition, record)
+            except ValidationFailed as refused:
+                refusal = refusal or refused
+                continue
+            return transition
+        assert refusal is not None
+        raise refusal
 
     def _condition(
         self, env: Env, qualified: str, transition: TransitionDef, record: Mapping[str, Any]
@@ -200,7 +291,7 @@ class Transitions:
             except FormulaError as error:
                 message = f"the notification could not be written: {error}"
                 raise _not_done(transition, [Issue("", message, "EFFECT_FAILED")]) from None
-            recipients = _recipients(conn, notice["to"], record)
+            recipients = people.resolve(conn, env, self.formula, qualified, notice["to"], record)
             if recipients and text not in (None, ""):
                 out.append((recipients, str(text)))
         return out
@@ -232,21 +323,6 @@ class Transitions:
 
 def _not_done(transition: TransitionDef, issues: list[Issue]) -> ValidationFailed:
     return ValidationFailed.from_issues(f"{transition.action} was not done", issues)
-
-
-def _recipients(
-    conn: Connection, to: list[Mapping[str, Any]], record: Mapping[str, Any]
-) -> list[int]:
-    """The user ids a notice goes to: user fields of the record, holders of roles."""
-    ids: list[int] = []
-    roles = [str(r["role"]) for r in to if "role" in r]
-    for r in to:
-        value = record.get(str(r.get("field"))) if "field" in r else None
-        if isinstance(value, int) and not isinstance(value, bool):
-            ids.append(value)
-    if roles:
-        ids += notifications.holders(conn, roles)
-    return ids
 
 
 def _comment(raw: Any) -> str | None:

@@ -221,4 +221,65 @@ class Notification(Base):
     read_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
 
 
+class Approval(Base):
+    """One run of a state's approval on a record: its route (the steps it takes, as
+    they were declared when it started), the step it is at, and how it ended."""
+
+    __tablename__ = "tenon_approvals"
+    __table_args__ = (sa.Index(None, "app", "object", "record_id", "status"),)
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True, autoincrement=True)
+    app: Mapped[str] = mapped_column(sa.String(24))
+    object: Mapped[str] = mapped_column(sa.String(30))
+    record_id: Mapped[int] = mapped_column(sa.BigInteger)
+    state: Mapped[str] = mapped_column(sa.String(60))
+    status: Mapped[str] = mapped_column(sa.String(16))  # running approved rejected …
+    app_version: Mapped[str] = mapped_column(sa.String(40))
+    route: Mapped[str] = mapped_column(sa.Text)  # JSON: the steps, as declared at start
+    settings: Mapped[str] = mapped_column(sa.Text)  # JSON: self-approval, dedupe, …
+    step: Mapped[int] = mapped_column(sa.Integer, default=0)
+    summary: Mapped[str | None] = mapped_column(sa.String(500))
+    submitter_id: Mapped[int | None] = mapped_column(ID_TYPE)
+    started_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+
+
+class Task(Base):
+    """Something one person has to do on a record: decide an approval step, or a to-do
+    of a state. Open tasks are ``pending`` (theirs to act on) or ``waiting`` (their turn
+    comes after another's)."""
+
+    __tablename__ = "tenon_tasks"
+    __table_args__ = (
+        sa.Index(None, "assignee_id", "status", "id"),
+        sa.Index(None, "approval_id", "step"),
+        sa.Index(None, "app", "object", "record_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(sa.String(12))  # approval todo cc
+    approval_id: Mapped[int | None] = mapped_column(ID_TYPE)
+    app: Mapped[str] = mapped_column(sa.String(24))
+    object: Mapped[str] = mapped_column(sa.String(30))
+    record_id: Mapped[int] = mapped_column(sa.BigInteger)
+    state: Mapped[str] = mapped_column(sa.String(60))
+    step: Mapped[int | None] = mapped_column(sa.Integer)
+    name: Mapped[str] = mapped_column(sa.String(60))  # the step or to-do
+    grp: Mapped[int] = mapped_column(sa.Integer, default=0)
+    seq: Mapped[int] = mapped_column(sa.Integer, default=0)
+    assignee_id: Mapped[int] = mapped_column(ID_TYPE, sa.ForeignKey("tenon_users.id"))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    origin: Mapped[str] = mapped_column(sa.String(16))  # route transfer before after …
+    origin_task_id: Mapped[int | None] = mapped_column(ID_TYPE)
+    title: Mapped[str | None] = mapped_column(sa.String(500))
+    due_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    due_is_date: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    deadline: Mapped[str | None] = mapped_column(sa.Text)  # JSON, as declared at start
+    escalated: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    decided_by: Mapped[str | None] = mapped_column(sa.String(150))
+    comment: Mapped[str | None] = mapped_column(sa.Text)
+
+
 metadata = Base.metadata

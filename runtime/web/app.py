@@ -41,6 +41,7 @@ from runtime.web import (
     routes_jobs,
     routes_notifications,
     routes_records,
+    routes_tasks,
     routes_users,
     routes_writes,
 )
@@ -141,6 +142,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         *routes_records.routes,
         *routes_jobs.routes,
         *routes_notifications.routes,
+        *routes_tasks.routes,
         *(routes_admin.test_clock_routes if settings.test_clock else []),
         *(routes_jobs.test_clock_routes if settings.test_clock else []),
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
