@@ -22,7 +22,8 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from runtime.metadata.package import read_package_bytes
-from tests.auth_support import add_user, bearer, issue_token, make_client
+from runtime.security.audit import Origin
+from tests.auth_support import add_user, bearer, make_client
 
 BASE = "/api/v1/apps/exp/objects"
 
@@ -158,8 +159,12 @@ class Org:
         self.ids: dict[str, int] = {}
 
     def call(self, user: str, method: str, path: str, **kw: Any) -> Any:
-        if user not in self.tokens:
-            self.tokens[user] = issue_token(self.client, user)
+        if user not in self.tokens:  # made directly: no password to hash and check
+            state = self.client.app.state  # type: ignore[attr-defined]
+            found = state.users.get(user)
+            self.tokens[user], _ = state.tokens.create(
+                found.id, user, name="test", scope="read_write", origin=Origin()
+            )
         return self.client.request(method, path, headers=bearer(self.tokens[user]), **kw)
 
     def make(self, obj: str, **fields: Any) -> int:
@@ -208,6 +213,10 @@ class Org:
         path = f"{BASE}/expense/records/{record['id']}/history"
         return self.call("emp", "GET", path).json()["data"]  # type: ignore[no-any-return]
 
+    def ids_user(self, username: str) -> int:
+        users = self.client.app.state.users  # type: ignore[attr-defined]
+        return int(users.get(username).id)
+
     def notes(self, user: str) -> list[str]:
         found = self.call(user, "GET", "/api/v1/notifications").json()["data"]
         return [n["message"] for n in found]
@@ -222,8 +231,8 @@ def org(db_url: str, app: dict[str, Any] = APP, **settings: Any) -> Iterator[Org
             roles = ["exp.staff"]
             roles += ["exp.board"] if name.startswith("bo") else []
             roles += ["exp.admin"] if name == "adm" else []
-            add_user(client, name, roles=roles)
-        add_user(client, "nobody")
+            add_user(client, name, roles=roles, password=None)
+        add_user(client, "nobody", password=None)
         found = Org(client)
         root = found.make("department", name="Root")
         bu = found.make("department", name="BU", parent=root)

@@ -4,6 +4,7 @@ self-approval and duplicates, and who may act (everyone else changes nothing).""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -88,8 +89,9 @@ def test_only_the_people_asked_decide_and_others_change_nothing(exp: Org) -> Non
     assert exp.get(record)["version"] == record["version"]
     assert len(exp.history(record)) == 2
     assert exp.act("mgr", record, "approve").json()["state"] == "approved"
-    again = exp.act("mgr", record, "approve")  # no approval runs: no rule grants approve
-    assert again.status_code == 403
+    again = exp.act("mgr", record, "approve")  # the approval is over
+    assert again.status_code == 409 and again.json()["error"]["code"] == "TASK_CLOSED"
+    assert exp.act("out", record, "approve").status_code == 403  # never had a part
 
 
 def test_reject_ends_the_approval_and_tells_the_submitter(exp: Org) -> None:
@@ -299,3 +301,53 @@ def test_the_inbox_pages_and_filters(exp: Org) -> None:
     assert len(exp.tasks("mgr")) == 4 and len(exp.tasks("mgr", status="all")) == 5
     for bad in ({"status": "x"}, {"kind": "x"}, {"cursor": "abc"}, {"limit": "0"}):
         assert exp.call("mgr", "GET", "/api/v1/tasks", params=bad).status_code in (400, 422)
+
+
+RACE = [{"name": "board", "approvers": [{"role": "board"}]}]
+
+
+def _race(exp: Org, mixed: bool) -> None:
+    for name in ("bo3", "bo4"):
+        exp.client.app.state.users.create(  # type: ignore[attr-defined]
+            name, None, roles=["exp.staff", "exp.board"]
+        )
+    deciders = ["bo1", "bo2", "bo3", "bo4"] * 5  # 20 calls on one step
+    for name in set(deciders):
+        exp.tasks(name)  # tokens exist before the race
+    record = exp.act("emp", exp.expense(), "submit").json()
+    barrier = threading.Barrier(len(deciders))
+    answers: list[int] = []
+
+    def decide(i: int, user: str) -> None:
+        barrier.wait()
+        action = "reject" if mixed and i % 2 else "approve"
+        answers.append(exp.act(user, record, action, comment=f"{action} {i}").status_code)
+
+    threads = [threading.Thread(target=decide, args=(i, u)) for i, u in enumerate(deciders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers.count(200) == 1 and set(answers) <= {200, 409}, answers
+    final = exp.get(record)
+    decisions = [
+        h for h in exp.history(record) if h["operation"] in ("action:approve", "action:reject")
+    ]
+    assert len(decisions) == 1
+    assert decisions[0]["changes"]["state"]["after"] == final["state"]
+    assert final["version"] == record["version"] + 1
+    steps = _steps(exp, record)[0][1]
+    decided = [s for _, s in steps if s in ("approved", "rejected")]
+    assert decided == [{"approved": "approved", "rejected": "rejected"}[final["state"]]]
+    told = [n for n in exp.notes("emp") if n.startswith("Taxi (Emp) was")]
+    assert told == [f"Taxi (Emp) was {final['state']}"]
+
+
+def test_twenty_approvals_at_once_make_one_transition(db_url: str) -> None:
+    with org(db_url, variant(steps=RACE)) as exp:
+        _race(exp, mixed=False)
+
+
+def test_approve_and_reject_at_once_one_wins_and_the_audit_agrees(db_url: str) -> None:
+    with org(db_url, variant(steps=RACE)) as exp:
+        _race(exp, mixed=True)

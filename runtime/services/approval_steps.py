@@ -42,6 +42,11 @@ def todo_key(task_id: int) -> str:
     return f"deadline:t{task_id}"
 
 
+def late_from(due_at: datetime, is_date: bool) -> datetime:
+    """When a task due at ``due_at`` becomes overdue: after the whole day for a date."""
+    return due_at + timedelta(days=1) if is_date else due_at
+
+
 def due_of(
     compile: people.Compile,
     qualified: str,

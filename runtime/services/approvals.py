@@ -32,6 +32,8 @@ from runtime.errors import Conflict, Forbidden, Issue, NotFound, ValidationFaile
 from runtime.formula.errors import FormulaError
 from runtime.formula.evaluator import Env
 from runtime.metadata.approvals import (
+    BUILT_IN,
+    TASK_ACTIONS,
     WITHDRAW,
     ApprovalDef,
     StepDef,
@@ -104,6 +106,26 @@ class Approvals:
         ):
             return None
         return run
+
+    def too_late(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        before: Mapping[str, Any],
+        action: str,
+    ) -> None:
+        """409 ``TASK_CLOSED`` for someone who held a task on the record's approval that
+        has ended meanwhile (they lost a race, or someone else decided first)."""
+        if action not in (*TASK_ACTIONS, *BUILT_IN):
+            return
+        _, rows = tasks.of_record(conn, qualified, int(before["id"]))
+        if any(r.assignee_id == actor.user_id and r.kind == "approval" for r in rows):
+            raise Conflict(
+                f"this approval is over: the {qualified.partition('.')[2]} is "
+                f"{before.get(STATE_COLUMN)!r} now",
+                code="TASK_CLOSED",
+            )
 
     def check_caller(
         self, conn: Connection, actor: Actor, qualified: str, run: Any, action: str

@@ -27,7 +27,7 @@ from runtime.metadata.validate import check_package, definition_issues
 from runtime.services.computed import Computed
 from runtime.services.conditions import compile_conditions
 from runtime.storage import plan as planning
-from runtime.storage import sync
+from runtime.storage import sync, tasks
 from runtime.storage.engine import ddl_transaction, read_connection
 from runtime.storage.system import App, AppVersion, Archive
 
@@ -221,6 +221,8 @@ class AppService:
             compile_conditions(new, dialect),
             compile_conditions(old, dialect) if old else {},
         )
+        if old is not None:
+            plan.in_flight = tasks.in_flight(conn, new.name)
         return new, old, plan
 
     def _check_dependents(self, installed: Mapping[str, dict[str, Any]], new: AppDef) -> None:

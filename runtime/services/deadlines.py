@@ -26,7 +26,13 @@ from runtime.formula.evaluator import Env
 from runtime.metadata.approvals import Deadline, deadline_of, step_from_dict
 from runtime.security.actor import Actor
 from runtime.services import people
-from runtime.services.approval_steps import DEADLINE_KIND, TRANSFERRED, step_key, todo_key
+from runtime.services.approval_steps import (
+    DEADLINE_KIND,
+    TRANSFERRED,
+    late_from,
+    step_key,
+    todo_key,
+)
 from runtime.services.formula_env import record_env
 from runtime.services.jobs import JobContext, JobFailed
 from runtime.services.transitions import Transitions
@@ -93,7 +99,9 @@ class Deadlines:
         label = str(rows[0].title or f"{qualified.partition('.')[2]} #{record_id}")
         if "remind" in came:
             pending = [t.assignee_id for t in rows if t.status == tasks.PENDING]
-            late = "overdue since" if now >= rows[0].due_at else "due"
+            late = (
+                "overdue since" if now >= late_from(rows[0].due_at, rows[0].due_is_date) else "due"
+            )
             message = f"Reminder: {label} is {late} {_when(rows[0])}"
             self.steps.notify(conn, pending, message, env, qualified, record_id, f"deadline {name}")
             done["reminded"] = pending

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from runtime.errors import NotFound
 from runtime.metadata.workflows import WorkflowDef
 from runtime.security.actor import Actor
+from runtime.services.approval_steps import late_from
 from runtime.services.reading import Reader
 from runtime.storage import tasks
 
@@ -32,10 +33,10 @@ def _iso(value: datetime | None) -> str | None:
 def _due(row: Any, now: datetime) -> tuple[str | None, bool]:
     if row.due_at is None:
         return None, False
+    late = now >= late_from(row.due_at, row.due_is_date) and row.status in tasks.OPEN
     if row.due_is_date:
-        overdue = now >= row.due_at + timedelta(days=1)
-        return row.due_at.date().isoformat(), overdue and row.status in tasks.OPEN
-    return row.due_at.isoformat(), now >= row.due_at and row.status in tasks.OPEN
+        return row.due_at.date().isoformat(), late
+    return row.due_at.isoformat(), late
 
 
 def _actions(flow: WorkflowDef | None, row: Any, run: Any) -> list[str]:

@@ -76,7 +76,12 @@ class Transitions:
             run = self.approvals.concerned(conn, actor, qualified, before, action)
         if run is None:  # a plain transition: the permission rules decide
             if not actor.is_system:  # the system does what the app declared (a timer)
-                self.records.permits.check(conn, actor, qualified, action, record_id)
+                try:
+                    self.records.permits.check(conn, actor, qualified, action, record_id)
+                except Forbidden:
+                    if self.approvals is not None:  # a decision that came too late
+                        self.approvals.too_late(conn, actor, qualified, before, action)
+                    raise
         elif not actor.is_system and self.approvals is not None:  # the caller's part in it
             self.approvals.check_caller(conn, actor, qualified, run, action)
         if body.get("version") is not None:

@@ -62,6 +62,7 @@ class SchemaPlan:
     conditions: dict[str, dict[str, str]]
     old_conditions: dict[str, dict[str, str]]
     duplicates: list[str] = field(default_factory=list)
+    in_flight: list[dict[str, Any]] = field(default_factory=list)  # running approvals
 
     @property
     def problems(self) -> list[Change]:
@@ -90,6 +91,11 @@ class SchemaPlan:
         for obj, diff in sorted(self.tables.items()):
             out += [f"  {obj}: {note}" for note in diff.notes()]
         out += [f"  REFUSED: {d}" for d in self.duplicates]
+        out += [
+            f"  {r['count']} approval(s) running on {r['object']} in {r['state']} keep the "
+            f"route of version {r['version']}"
+            for r in self.in_flight
+        ]
         if len(out) == 1:
             out.append("  no schema changes")
         return out
@@ -102,6 +108,7 @@ class SchemaPlan:
             "changes": [c.as_dict() for c in self.changes],
             "ddl": {k: v.notes() for k, v in sorted(self.tables.items()) if v.notes()},
             "refused": self.duplicates,
+            "in_flight": self.in_flight,
         }
 
 
