@@ -351,3 +351,12 @@ def test_twenty_approvals_at_once_make_one_transition(db_url: str) -> None:
 def test_approve_and_reject_at_once_one_wins_and_the_audit_agrees(db_url: str) -> None:
     with org(db_url, variant(steps=RACE)) as exp:
         _race(exp, mixed=True)
+
+
+def test_the_openapi_document_lists_the_approval_actions_and_the_inbox(exp: Org) -> None:
+    doc = exp.call("emp", "GET", "/api/v1/openapi.json").json()
+    base = "/api/v1/apps/exp/objects/expense/records/{id}"
+    body = doc["paths"][f"{base}/actions/transfer"]["post"]["requestBody"]
+    assert "to" in body["content"]["application/json"]["schema"]["properties"]
+    assert f"{base}/approvals" in doc["paths"] and "/api/v1/tasks" in doc["paths"]
+    assert "/api/v1/apps/exp/objects/employee/records/{id}/approvals" not in doc["paths"]

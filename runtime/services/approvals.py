@@ -28,7 +28,7 @@ from typing import Any, NamedTuple, NoReturn
 
 from sqlalchemy.engine import Connection
 
-from runtime.errors import Conflict, Forbidden, Issue, NotFound, ValidationFailed
+from runtime.errors import Conflict, Forbidden, NotFound
 from runtime.formula.errors import FormulaError
 from runtime.formula.evaluator import Env
 from runtime.metadata.approvals import (
@@ -43,13 +43,13 @@ from runtime.metadata.approvals import (
 from runtime.metadata.workflows import STATE_COLUMN
 from runtime.security.actor import Actor
 from runtime.services import people
+from runtime.services.approval_hands import HandOffs, bad
 from runtime.services.approval_steps import (
     APPROVED,
     CANCELLED,
     DONE,
     REJECTED,
     RETURNED,
-    TRANSFERRED,
     Steps,
     progress,
     step_key,
@@ -61,7 +61,6 @@ from runtime.storage.jobs import JobStore
 
 ENDINGS = {"approve": APPROVED, "reject": REJECTED, "return": RETURNED, WITHDRAW: "withdrawn"}
 INPUTS = {"transfer": ("to",), "add_signer": ("user", "position"), "cc": ("users",)}
-MAX_CC = 20
 
 
 class Outcome(NamedTuple):
@@ -72,11 +71,7 @@ class Outcome(NamedTuple):
     body: Mapping[str, Any]
 
 
-def _bad(path: str, message: str, code: str) -> ValidationFailed:
-    return ValidationFailed(message, [Issue(path, message, code)], code)
-
-
-class Approvals:
+class Approvals(HandOffs):
     def __init__(self, reader: Reader, compile: people.Compile, jobs: JobStore) -> None:
         self.reader = reader
         self.compile = compile
@@ -162,7 +157,8 @@ class Approvals:
         settings = json.loads(run.settings)
         rest = {k: v for k, v in body.items() if k not in INPUTS.get(action, ())}
         if action == "cc":
-            return self._cc(conn, actor, qualified, run, body, env)
+            self._cc(conn, actor, qualified, run, body, env)
+            return Outcome(None, rest)
         if actor.is_system:  # a timer or an escalation decides the current step
             return self._system(conn, actor, qualified, run, action, before, comment, env, rest)
         task = self._held(conn, actor, qualified, run)
@@ -207,19 +203,6 @@ class Approvals:
             "you hold no open task on this approval: only the people its current step "
             "asks may decide",
             code="NOT_YOUR_TASK",
-        )
-
-    def _close(
-        self,
-        conn: Connection,
-        ids: list[int],
-        status: str,
-        actor: Actor,
-        now: datetime,
-        comment: str | None = None,
-    ) -> None:
-        tasks.update(
-            conn, ids, status=status, decided_at=now, decided_by=actor.username, comment=comment
         )
 
     def _approve(
@@ -352,7 +335,7 @@ class Approvals:
         names = [s["name"] for s in route[: run.step + 1]]
         if not isinstance(target, str) or target not in names:
             message = f"to_step must name this step or an earlier one: {', '.join(names)}"
-            raise _bad("/to_step", message, "INVALID_VALUE")
+            raise bad("/to_step", message, "INVALID_VALUE")
         others = [t.id for t in tasks.of_step(conn, run.id, run.step) if t.status in tasks.OPEN]
         tasks.update(conn, others, status=CANCELLED, decided_at=env.now)
         self.jobs.cancel_key(conn, step_key(run.id, run.step), env.now)
@@ -365,139 +348,6 @@ class Approvals:
                 return Outcome(None, rest)
             index += 1
         return self._end(conn, tasks.approval(conn, run.id), "approve", record, env, rest)
-
-    def _person(
-        self, conn: Connection, path: str, raw: Any, run: Any, settings: Mapping[str, Any]
-    ) -> int:
-        """The active user named ``raw``, who may be asked on this approval."""
-        found = tasks.user_named(conn, raw) if isinstance(raw, str) and raw else None
-        if found is None or not found.is_active:
-            raise _bad(path, f"{path[1:]} must name an active user", "UNKNOWN_USER")
-        user_id = int(found.id)
-        if user_id == run.submitter_id and settings.get("self_approval") != "allow":
-            message = "the submitter may not approve their own request"
-            raise _bad(path, message, "SELF_APPROVAL")
-        holders = {
-            t.assignee_id for t in tasks.of_step(conn, run.id, run.step) if t.status in tasks.OPEN
-        }
-        if user_id in holders:
-            message = f"{raw} is already asked on this step"
-            raise _bad(path, message, "DUPLICATE_APPROVER")
-        return user_id
-
-    def _transfer(
-        self,
-        conn: Connection,
-        actor: Actor,
-        qualified: str,
-        run: Any,
-        task: Any,
-        body: Mapping[str, Any],
-        comment: str | None,
-        env: Env,
-        settings: Mapping[str, Any],
-    ) -> None:
-        user_id = self._person(conn, "/to", body.get("to"), run, settings)
-        self._close(conn, [task.id], TRANSFERRED, actor, env.now, comment)
-        row = {
-            k: getattr(task, k) for k in task._mapping if k not in ("id", "decided_at", "comment")
-        }
-        row |= {
-            "assignee_id": user_id,
-            "status": tasks.PENDING,
-            "origin": "transfer",
-            "origin_task_id": task.id,
-            "created_at": env.now,
-            "decided_by": None,
-        }
-        tasks.add(conn, [row])
-        message = (
-            f"Approval needed (handed over by {actor.username}): {self._label(run, qualified)}"
-        )
-        cause = f"transfer by {actor.username}"
-        self.steps.notify(conn, [user_id], message, env, qualified, run.record_id, cause)
-
-    def _add_signer(
-        self,
-        conn: Connection,
-        actor: Actor,
-        qualified: str,
-        run: Any,
-        task: Any,
-        body: Mapping[str, Any],
-        env: Env,
-        settings: Mapping[str, Any],
-    ) -> None:
-        position = body.get("position", "after")
-        if position not in ("before", "after"):
-            raise _bad("/position", "position must be before or after", "INVALID_VALUE")
-        user_id = self._person(conn, "/user", body.get("user"), run, settings)
-        row = {
-            k: getattr(task, k)
-            for k in task._mapping
-            if k not in ("id", "decided_at", "comment", "decided_by")
-        }
-        before = position == "before"
-        row |= {
-            "assignee_id": user_id,
-            "status": tasks.PENDING if before else tasks.WAITING,
-            "origin": position,
-            "origin_task_id": task.id,
-            "created_at": env.now,
-        }
-        (new_id,) = tasks.add(conn, [row])
-        group = [t for t in tasks.of_step(conn, run.id, run.step) if t.grp == task.grp]
-        order = [t.id for t in group if t.id != new_id]
-        at = order.index(task.id) + (0 if before else 1)
-        order.insert(at, new_id)
-        tasks.renumber(conn, run.id, run.step, task.grp, order)
-        if before:
-            tasks.update(conn, [task.id], status=tasks.WAITING)
-            message = f"Approval needed (asked by {actor.username}): {self._label(run, qualified)}"
-            cause = f"add_signer by {actor.username}"
-            self.steps.notify(conn, [user_id], message, env, qualified, run.record_id, cause)
-
-    def _cc(
-        self,
-        conn: Connection,
-        actor: Actor,
-        qualified: str,
-        run: Any,
-        body: Mapping[str, Any],
-        env: Env,
-    ) -> Outcome:
-        names = body.get("users")
-        if not isinstance(names, list) or not 1 <= len(names) <= MAX_CC:
-            message = f"users must be a list of 1 to {MAX_CC} usernames"
-            raise _bad("/users", message, "INVALID_VALUE")
-        ids = []
-        for i, name in enumerate(names):
-            found = tasks.user_named(conn, name) if isinstance(name, str) else None
-            if found is None or not found.is_active:
-                raise _bad(f"/users/{i}", "must name an active user", "UNKNOWN_USER")
-            ids.append(int(found.id))
-        template = {
-            "kind": "cc",
-            "approval_id": run.id,
-            "app": run.app,
-            "object": run.object,
-            "record_id": run.record_id,
-            "state": run.state,
-            "step": run.step,
-            "name": "cc",
-            "status": DONE,
-            "origin": "cc",
-            "title": run.summary,
-            "created_at": env.now,
-            "decided_at": env.now,
-            "decided_by": actor.username,
-        }
-        tasks.add(conn, [template | {"assignee_id": i} for i in dict.fromkeys(ids)])
-        message = f"{actor.username} copied you in: {self._label(run, qualified)}"
-        self.steps.notify(
-            conn, ids, message, env, qualified, run.record_id, f"cc by {actor.username}"
-        )
-        return Outcome(None, {k: v for k, v in body.items() if k != "users"})
 
     def _withdraw(self, conn: Connection, run: Any, body: Mapping[str, Any]) -> Outcome:
         """The submitter takes the request back, if nobody has decided yet."""
@@ -517,9 +367,6 @@ class Approvals:
         return Outcome(WITHDRAW, body)
 
     # -- entering and leaving states -----------------------------------------------------
-
-    def _label(self, run: Any, qualified: str) -> str:
-        return str(run.summary or f"{qualified.partition('.')[2]} #{run.record_id}")
 
     def _text(
         self, qualified: str, text: str | None, record: Mapping[str, Any], env: Env
@@ -623,7 +470,7 @@ class Approvals:
             return self.compile(qualified, step.when).evaluate(dict(record), env) is True
         except FormulaError as error:
             message = f"the condition of the approval step {step.name!r} failed: {error}"
-            raise _bad("", message, "CONDITION_ERROR") from None
+            raise bad("", message, "CONDITION_ERROR") from None
 
     def forget(self, conn: Connection, qualified: str, record_id: int, now: datetime) -> None:
         """The record was deleted: its approval and tasks end."""

@@ -115,6 +115,34 @@ def record_schema(obj: ObjectDef) -> dict[str, Any]:
     return {"type": "object", "required": ["id", "version"], "properties": properties}
 
 
+_USERNAME = {"type": "string", "description": "a username"}
+APPROVAL_INPUTS: dict[str, dict[str, Any]] = {  # what the approval actions take
+    "return": {"to_step": {"type": "string", "description": "an earlier step to ask again"}},
+    "transfer": {"to": _USERNAME},
+    "add_signer": {"user": _USERNAME, "position": {"enum": ["before", "after"]}},
+    "cc": {"users": {"type": "array", "items": _USERNAME, "minItems": 1, "maxItems": 20}},
+}
+
+
+TASKS = {
+    "get": {
+        "tags": ["tasks"],
+        "summary": "The caller's tasks: approvals to decide, to-dos, copies",
+        "parameters": [
+            {
+                "name": "status",
+                "in": "query",
+                "schema": {"enum": ["pending", "waiting", "closed", "all"]},
+            },
+            {"name": "kind", "in": "query", "schema": {"type": "string"}},
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+            {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+        ],
+        "responses": {"200": {"description": "OK", "content": {"application/json": {}}}},
+    }
+}
+
+
 def _action_paths(app: AppDef, obj: ObjectDef) -> dict[str, Any]:
     """One path per workflow action, its body the comment, version and declared inputs."""
     if obj.workflow is None:
@@ -131,6 +159,7 @@ def _action_paths(app: AppDef, obj: ObjectDef) -> dict[str, Any]:
                 for spec in transition.spec.get("inputs") or []:
                     fdef = FieldDef(str(spec["name"]), str(spec["type"]), spec)
                     properties[fdef.name] = _nullable(value_schema(fdef, writing=True))
+        properties |= APPROVAL_INPUTS.get(action, {})
         request = {"type": "object", "properties": properties}
         out[f"{base}/{action}"] = {
             "parameters": [_ID],
@@ -142,6 +171,15 @@ def _action_paths(app: AppDef, obj: ObjectDef) -> dict[str, Any]:
                     "200": _json(_ref(obj.qualified)),
                     **_errors(400, 401, 403, 404, 409, 422),
                 },
+            },
+        }
+    if any(s.approval is not None or s.todos for s in obj.workflow.states.values()):
+        out[base.rsplit("/", 1)[0] + "/approvals"] = {
+            "parameters": [_ID],
+            "get": {
+                "tags": [obj.qualified],
+                "summary": f"The approvals and to-dos of a {obj.name}, with every decision",
+                "responses": {"200": _json({"type": "object"}), **_errors(401, 403, 404)},
             },
         }
     return out
@@ -359,6 +397,7 @@ def document(apps: Mapping[str, AppDef], version: str) -> dict[str, Any]:
             schemas[f"{obj.qualified}.update"] = input_schema(obj, creating=False)
             paths.update(_paths(app, obj))
             paths.update(_action_paths(app, obj))
+    paths["/api/v1/tasks"] = TASKS
     return {
         "openapi": "3.1.0",
         "info": {"title": "Tenon", "version": version},
