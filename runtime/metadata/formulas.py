@@ -19,6 +19,7 @@ from runtime.formula.engine import FormulaEngine
 from runtime.formula.errors import FormulaError
 from runtime.formula.types import fits, result_kind
 from runtime.metadata.approval_checks import approval_formulas
+from runtime.metadata.effect_checks import effect_formulas
 from runtime.metadata.semantic import Checker, _dicts
 
 
@@ -164,6 +165,7 @@ class _Formulas:
                         message = notify.get("message")
                         self.check(where, message, obj, condition=False, syntax=True)
             approval_formulas(self, f"/workflows/{i}", flow, obj)
+            effect_formulas(self, f"/workflows/{i}", flow, obj)
             for t, timer in _dicts(flow.get("timers")):
                 for key in ("at", "until"):
                     where = f"/workflows/{i}/timers/{t}/{key}"

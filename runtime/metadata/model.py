@@ -181,6 +181,13 @@ class ObjectDef:
         }
 
     @cached_property
+    def effect_settable(self) -> dict[str, FieldDef]:
+        """The fields workflow effects and automations may set: ``system`` ones too."""
+        return {
+            f.name: f for f in self.stored_fields if not (f.computed or f.type == "auto_number")
+        }
+
+    @cached_property
     def required_fields(self) -> tuple[FieldDef, ...]:
         """The stored fields, neither computed nor auto-numbered, a record must fill."""
         return tuple(

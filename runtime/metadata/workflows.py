@@ -32,6 +32,7 @@ from runtime.metadata.approvals import (
 )
 
 STATE_COLUMN = "state"
+WRITES = ("update", "create", "each")  # effects on other records (runtime.services.effects)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class TransitionDef:
     sets: tuple[tuple[str, str], ...]  # (field, formula), in order
     spec: Mapping[str, Any]
     notices: tuple[Mapping[str, Any], ...] = ()  # {"to": [...], "message": formula}
+    writes: tuple[tuple[str, Mapping[str, Any]], ...] = ()  # update/create/each effects
 
     @property
     def message(self) -> str | None:
@@ -144,6 +146,7 @@ def workflow_of(app: str, spec: Mapping[str, Any]) -> WorkflowDef:
     for t in spec.get("transitions") or []:
         sets: list[tuple[str, str]] = []
         notices = []
+        writes = [(k, e[k]) for e in t.get("effects") or [] for k in WRITES if k in e]
         for effect in t.get("effects") or []:
             sets += [(str(k), str(v)) for k, v in (effect.get("set") or {}).items()]
             if effect.get("notify"):
@@ -161,6 +164,7 @@ def workflow_of(app: str, spec: Mapping[str, Any]) -> WorkflowDef:
                 tuple(sets),
                 t,
                 tuple(notices),
+                tuple(writes),
             )
         )
     initial = str(spec.get("initial") or spec["states"][0]["name"])

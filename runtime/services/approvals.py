@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, NamedTuple, NoReturn
 
 from sqlalchemy.engine import Connection
 
+from runtime.clock import Clock
 from runtime.errors import Conflict, Forbidden, NotFound
 from runtime.formula.errors import FormulaError
 from runtime.formula.evaluator import Env
@@ -72,8 +72,11 @@ class Outcome(NamedTuple):
 
 
 class Approvals(HandOffs):
-    def __init__(self, reader: Reader, compile: people.Compile, jobs: JobStore) -> None:
+    def __init__(
+        self, reader: Reader, compile: people.Compile, jobs: JobStore, clock: Clock
+    ) -> None:
         self.reader = reader
+        self.clock = clock
         self.compile = compile
         self.jobs = jobs
         self.steps = Steps(compile, jobs)
@@ -472,8 +475,19 @@ class Approvals(HandOffs):
             message = f"the condition of the approval step {step.name!r} failed: {error}"
             raise bad("", message, "CONDITION_ERROR") from None
 
-    def forget(self, conn: Connection, qualified: str, record_id: int, now: datetime) -> None:
-        """The record was deleted: its approval and tasks end."""
+    def forget(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        operation: str,
+        changes: list[tuple[Mapping[str, Any], Mapping[str, Any]]],
+    ) -> None:
+        """A record was deleted: its approval and tasks end."""
+        if operation != "delete":
+            return
+        record_id = int(changes[0][0]["id"])
+        now = self.clock.now()
         run = tasks.running(conn, qualified, record_id)
         env = Env(now.date(), now)
         if run is not None:

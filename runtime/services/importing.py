@@ -8,7 +8,7 @@ records the actor reads. The rows are then written through the record service in
 transaction, in chunks of ``MAX_BULK``: new records together (``Records.create_many``; a
 batch with a problem is halved until the rows with problems are alone), and those rows
 and the updates (with a ``key``, at the record's current version) row by row by
-``Records.bulk``, which names every problem of every row. Any problem, or a dry run,
+``batches.write_rows``, which names every problem of every row. Any problem, or a dry run,
 rolls the whole transaction back; the report names each problem by row, column and field.
 """
 
@@ -28,9 +28,10 @@ from runtime.errors import Forbidden, Issue, TenonError, ValidationFailed
 from runtime.metadata.fieldtypes import CoerceError, coerce_value
 from runtime.metadata.model import SOFT_DELETE_COLUMN, SYSTEM_COLUMNS, FieldDef, ObjectDef, qualify
 from runtime.security.actor import Actor
+from runtime.services.batches import MAX_BULK, write_rows
 from runtime.services.export import TEXT_KINDS, unguard_cell
 from runtime.services.import_report import ImportReport, RowError
-from runtime.services.records import MAX_BULK, Records, Written
+from runtime.services.records import Records, Written
 from runtime.services.sheets import Sheet, blank_cell
 from runtime.storage.engine import write_transaction
 
@@ -434,7 +435,7 @@ class _Job:
             left = self._create([r for r in chunk if r.target is None])
             chunk = sorted(left + [r for r in chunk if r.target], key=lambda r: r.number)
             try:
-                records.bulk(self.conn, chunk, write)
+                write_rows(self.conn, chunk, write)
             except ValidationFailed as failed:
                 for issue in failed.details:  # paths: /rows/<i in chunk>[/field[/...]]
                     parts = issue.path.split("/")

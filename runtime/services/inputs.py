@@ -107,12 +107,14 @@ def parse(
     tables: Any,
     prefix: str = "",
     known: Known | None = None,
+    system: bool = False,
 ) -> tuple[dict[str, Any], list[Issue]]:
-    """Column values for the fields in ``data`` and the problems found."""
+    """Column values for the fields in ``data`` and the problems found; ``system``:
+    written by Tenon for the app (an effect), which may set ``system`` fields."""
     known = known or Known()
     values: dict[str, Any] = {}
     issues: list[Issue] = []
-    settable = obj.settable
+    settable = obj.effect_settable if system else obj.settable
     for name, raw in data.items():
         fdef = settable.get(name)
         if fdef is None:

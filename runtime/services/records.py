@@ -55,8 +55,13 @@ from runtime.storage import audit
 from runtime.storage.bulk import insert_many
 from runtime.storage.tables import USERS_TABLE
 
-MAX_BULK = 1000
 _USERS = sa.table(USERS_TABLE, sa.column("id"), sa.column("username"))
+
+
+# (conn, actor, object, operation — create, update, action:<name>, delete —, [(before, after)])
+Hook = Callable[
+    [Connection, Actor, str, str, list[tuple[Mapping[str, Any], Mapping[str, Any]]]], None
+]
 
 
 @dataclass(frozen=True)
@@ -77,8 +82,7 @@ class Records:
         self.computed = computed or Computed(reader.apps, reader.clock, reader.table)
         self.rules = Rules(reader.policy.engine, self.computed.table, self.clock, self._forms)
         # run in the write's transaction on the records as written (timers, next automations)
-        self.hooks: list[Callable[[Connection, str, list[Mapping[str, Any]]], None]] = []
-        self.removed: list[Callable[[Connection, str, int, datetime], None]] = []  # deletes
+        self.hooks: list[Hook] = []  # told of every write, in its transaction
 
     def _forms(self, qualified: str) -> list[Mapping[str, Any]]:
         app, _, name = qualified.partition(".")
@@ -105,7 +109,7 @@ class Records:
         audit insert. Every row's problems are reported together (``/rows/i/field``,
         or ``/field`` for a single record); any problem refuses all of them."""
         obj = self.reader.object(qualified)
-        if not self.reader.policy.applicable(actor, qualified, "create"):
+        if not actor.is_system and not self.reader.policy.applicable(actor, qualified, "create"):
             raise Forbidden(f"you may not create records of {qualified}")
         if not rows:
             return []
@@ -121,7 +125,9 @@ class Records:
             if not isinstance(data, Mapping):
                 issues.append(Issue(where, "must be a JSON object", "INVALID_BODY"))
                 continue
-            values, found = inputs.parse(conn, app, obj, data, self.reader.table, where, known)
+            values, found = inputs.parse(
+                conn, app, obj, data, self.reader.table, where, known, actor.is_system
+            )
             values = {**inputs.defaults(obj, values), **values}
             named = {x.path for x in found}  # a field with a bad value is not also "required"
             found += [x for x in inputs.missing(obj, values, where) if x.path not in named]
@@ -175,7 +181,7 @@ class Records:
             if issues:
                 raise self._refused(obj, issues, len(rows), single)
         for hook in self.hooks:
-            hook(conn, qualified, [after[i] for i in ids])
+            hook(conn, actor, qualified, "create", [({}, after[i]) for i in ids])
         self._audit_many(conn, actor, qualified, "create", [(i, {}, after[i]) for i in ids], now)
         return [Written(record_id, 1) for record_id in ids]
 
@@ -326,7 +332,7 @@ class Records:
         after = self._row(conn, table, record_id)
         self.rules.check(conn, actor, obj, qualified, after)
         for hook in self.hooks:
-            hook(conn, qualified, [after])
+            hook(conn, actor, qualified, operation, [(before, after)])
         entry = [(record_id, before, after)]
         self._audit_many(conn, actor, qualified, operation, entry, now, comment)
         return Written(record_id, expected + 1)
@@ -367,46 +373,11 @@ class Records:
                 if fdef.storage == "reference" and before.get(fdef.name) is not None:
                     target = qualified_target(qualified, fdef.target)
                     self.computed.recompute(conn, target, [before[fdef.name]])
-        for hook in self.removed:
-            hook(conn, qualified, record_id, now)
+        for hook in self.hooks:
+            hook(conn, actor, qualified, "delete", [(before, {})])
         self._audit_many(conn, actor, qualified, "delete", [(record_id, before, {})], now)
 
     # -- bulk ---------------------------------------------------------------------------
-
-    def bulk(
-        self,
-        conn: Connection,
-        rows: Sequence[Any],
-        write: Callable[[Connection, Mapping[str, Any]], Written],
-    ) -> list[Written]:
-        """``write`` each row (a JSON object) in the caller's transaction; any problem in
-        any row refuses them all, reporting every row's problems (``/rows/3/salary``)."""
-        if len(rows) > MAX_BULK:
-            raise TenonError(
-                f"send at most {MAX_BULK} records per request ({len(rows)} sent)",
-                code="TOO_MANY_RECORDS",
-            )
-        issues: list[Issue] = []
-        done: list[Written] = []
-        for i, row in enumerate(rows):
-            if not isinstance(row, Mapping):
-                issues.append(Issue(f"/rows/{i}", "must be a JSON object", "INVALID_BODY"))
-                continue
-            savepoint = conn.begin_nested()
-            try:
-                done.append(write(conn, row))
-                savepoint.commit()
-            except TenonError as error:
-                savepoint.rollback()
-                found = error.details or [Issue("", error.message, error.code)]
-                issues += [Issue(f"/rows/{i}{d.path}", d.message, d.code) for d in found]
-        if issues:
-            raise ValidationFailed.from_issues(
-                f"nothing was saved: {len({i.path.split('/')[2] for i in issues})} of "
-                f"{len(rows)} records have problems",
-                issues,
-            )
-        return done
 
     # -- helpers ------------------------------------------------------------------------
 

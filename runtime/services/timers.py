@@ -82,12 +82,20 @@ class Timers:
             return None  # past the last day
         return first
 
-    def schedule(self, conn: Connection, qualified: str, rows: list[Mapping[str, Any]]) -> None:
-        """Queue, move or cancel the timers of ``rows`` (as just written). A one-time
+    def schedule(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        operation: str,
+        changes: list[tuple[Mapping[str, Any], Mapping[str, Any]]],
+    ) -> None:
+        """Queue, move or cancel the timers of the records just written. A one-time
         timer whose time has passed fires once (it catches up), never twice."""
         flow = self.records.reader.object(qualified).workflow
-        if flow is None or not flow.timers:
+        if flow is None or not flow.timers or operation == "delete":
             return
+        rows = [after for _, after in changes]
         env = self.env(conn, qualified)
         now = env.now
         for row in rows:

@@ -35,6 +35,7 @@ from runtime.metadata.workflows import STATE_COLUMN, TransitionDef, WorkflowDef
 from runtime.security.actor import Actor
 from runtime.services import inputs, people
 from runtime.services.approvals import Approvals
+from runtime.services.effects import Effects
 from runtime.services.formula_env import record_env
 from runtime.services.records import Records, Written
 from runtime.services.write_checks import version_of
@@ -51,10 +52,11 @@ class Transitions:
         self.records = records
         self.reader = records.reader
         self._compiled: dict[tuple[str, str], Compiled] = {}
+        self.effects = Effects(records, self.formula)
         self.approvals: Approvals | None = None
         if jobs is not None:
-            self.approvals = Approvals(self.reader, self.formula, jobs)
-            records.removed.append(self.approvals.forget)
+            self.approvals = Approvals(self.reader, self.formula, jobs, records.clock)
+            records.hooks.append(self.approvals.forget)
 
     def act(
         self,
@@ -156,6 +158,8 @@ class Transitions:
         )
         record_id = int(before["id"])
         cause = f"{operation} by {actor.on_behalf_of or actor.username}"
+        where = f"{operation} on {obj.name} {record_id} by {actor.on_behalf_of or actor.username}"
+        self.effects.run(conn, actor, qualified, record_id, list(transition.writes), where)
         for user_ids, message in notices:
             notifications.add(
                 conn,

@@ -29,9 +29,10 @@ from starlette.routing import Route
 
 from runtime.errors import NotFound, TenonError
 from runtime.security.actor import Actor
+from runtime.services.batches import MAX_BULK, write_rows
 from runtime.services.current import Current
 from runtime.services.reading import Reader
-from runtime.services.records import MAX_BULK, Records, Written
+from runtime.services.records import Records, Written
 from runtime.services.scheduled import Scheduled
 from runtime.services.transitions import Transitions
 from runtime.services.write_checks import record_id
@@ -223,7 +224,7 @@ async def bulk_update(request: Request) -> Response:
         conn: Any, write: Records, read: Reader, actor: Actor, qualified: str, data: Any
     ) -> Any:
         rows = _rows(data)
-        done = write.bulk(conn, rows, lambda c, row: one(c, write, actor, qualified, row))
+        done = write_rows(conn, rows, lambda c, row: one(c, write, actor, qualified, row))
         return {"data": [{"id": d.id, "version": d.version} for d in done]}
 
     return JSONResponse(await run_in_threadpool(_run, request, work, raw, {"records"}))

@@ -1,0 +1,83 @@
+"""Checks of the effects that write other records (``update``, ``create``, ``each``):
+the record path points to a record, the relation exists, every field set exists on the
+object written and can be set (not computed, not auto-numbered), and every formula
+gives a value that fits its field. ``f`` is the formula checker of
+``runtime.metadata.formulas`` (its engine knows the objects of required apps too)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from runtime.formula.types import fits
+from runtime.metadata.semantic import _dicts
+from runtime.suggest import suggest
+
+
+def _assignments(f: Any, path: str, formulas: Any, source: str, target: str | None) -> None:
+    """``formulas`` (field → formula on ``source``) setting fields of ``target``."""
+    if not isinstance(formulas, dict) or target is None:
+        return
+    info = f.engine.catalog.get(target)
+    if info is None:
+        return
+    for name, text in formulas.items():
+        where = f"{path}/{name}"
+        field = info.fields.get(name)
+        if field is None:
+            message = f"{target} has no field {name!r}{suggest(name, set(info.fields))}"
+            f.c.add(where, message, "UNRESOLVED")
+            continue
+        if field.computed or field.spec.get("type") == "auto_number":
+            f.c.add(where, f"{name} is computed: an effect cannot set it", "READ_ONLY")
+            continue
+        tree = f.check(where, text, source, condition=False, syntax=True)
+        if tree is not None and not fits(tree.type, str(field.spec.get("type"))):
+            message = f"gives a {tree.type}, which does not fit {name} ({field.spec.get('type')})"
+            f.c.add(where, message, "FORMULA_TYPE")
+
+
+def _qualify(app: str, name: Any) -> str | None:
+    if not isinstance(name, str):
+        return None
+    return name if "." in name else f"{app}.{name}"
+
+
+def check_writes(f: Any, path: str, effect: Mapping[str, Any], obj: str | None) -> None:
+    """One effect's ``update`` / ``create`` / ``each`` (at ``path``, on object ``obj``)."""
+    if obj is None:
+        return
+    update = effect.get("update")
+    if isinstance(update, dict):
+        where = f"{path}/update/record"
+        tree = f.check(where, update.get("record"), obj, condition=False, syntax=True)
+        target = None
+        if tree is not None:
+            if tree.type.kind != "record":
+                f.c.add(where, f"gives {tree.type}, not a record to update", "FORMULA_TYPE")
+            target = tree.type.target
+        _assignments(f, f"{path}/update/set", update.get("set"), obj, target)
+    create = effect.get("create")
+    if isinstance(create, dict):
+        target = _qualify(obj.partition(".")[0], create.get("object"))
+        if target is not None and f.engine.catalog.get(target) is None:
+            message = f"names object {target!r}, which neither this app nor a required one has"
+            f.c.add(f"{path}/create/object", message, "UNRESOLVED")
+        _assignments(f, f"{path}/create/values", create.get("values"), obj, target)
+    each = effect.get("each")
+    if isinstance(each, dict):
+        relations = f.engine.catalog[obj].relations
+        name = each.get("relation")
+        relation = relations.get(name) if isinstance(name, str) else None
+        if relation is None:
+            message = f"{obj} has no relation {name!r}{suggest(str(name), set(relations))}"
+            f.c.add(f"{path}/each/relation", message, "UNRESOLVED")
+            return
+        f.check(f"{path}/each/where", each.get("where"), relation.child)
+        _assignments(f, f"{path}/each/set", each.get("set"), relation.child, relation.child)
+
+
+def effect_formulas(f: Any, base: str, flow: Mapping[str, Any], obj: str | None) -> None:
+    for t, transition in _dicts(flow.get("transitions")):
+        for e, effect in _dicts(transition.get("effects")):
+            check_writes(f, f"{base}/transitions/{t}/effects/{e}", effect, obj)

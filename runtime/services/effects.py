@@ -1,0 +1,202 @@
+"""Effects on other records, declared by a transition (or an automation) and written in
+its transaction:
+
+- ``{"update": {"record": "employee", "set": {"on_pip": "TRUE"}}}``: the record a
+  reference path of this one points to; the formulas run on *this* record;
+- ``{"create": {"object": "core_hr.offboarding_case", "values": {"employee": "employee",
+  "last_working_day": "TODAY() + 30"}}}``: a new record, in this app or a required one;
+  the formulas run on this record;
+- ``{"each": {"relation": "lines", "where": "eligible", "set": {"suggested": "…"}}}``:
+  every related row (that ``where`` accepts), each formula run on *that row* — after
+  this record was written, so a row reading ``pool.scale_factor`` sees the new value.
+
+Every write goes through the record service: validation, computed fields, rules, timers
+and the audit, which says on whose behalf (``effect of action:confirm by hana``). An
+effect runs as the person who acted — their permission rules apply — unless it declares
+``"as": "system"``, the app's explicit grant to do what its user may not (E4).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from runtime.errors import Issue, TenonError, ValidationFailed
+from runtime.formula.errors import FormulaError
+from runtime.formula.evaluator import Env
+from runtime.metadata.fieldtypes import CoerceError
+from runtime.metadata.model import SOFT_DELETE_COLUMN
+from runtime.security.actor import Actor
+from runtime.services import people
+from runtime.services.formula_env import record_env
+from runtime.services.records import Records
+from runtime.services.values import to_json
+from runtime.storage import tasks
+
+MAX_ROWS = 20_000  # related rows one ``each`` effect may write
+
+
+def _failed(path: str, message: str) -> ValidationFailed:
+    return ValidationFailed.from_issues(
+        "an effect could not be written", [Issue(path, message, "EFFECT_FAILED")]
+    )
+
+
+class Effects:
+    def __init__(self, records: Records, compile: people.Compile) -> None:
+        self.records = records
+        self.reader = records.reader
+        self.compile = compile
+
+    def run(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        record_id: int,
+        effects: list[tuple[str, Mapping[str, Any]]],
+        cause: str,
+    ) -> None:
+        """Write ``effects`` (kind, spec) of a change of the record, read afresh."""
+        if not effects:
+            return
+        record = self.records.locked_row(conn, qualified, record_id)
+        env = record_env(conn, self.reader.table, qualified, self.records.clock, actor.stored_id)
+        for index, (kind, spec) in enumerate(effects):
+            who = self._actor(actor, spec, cause)
+            path = f"/effects/{index}/{kind}"
+            if kind == "update":
+                self._update(conn, who, qualified, record, spec, env, path)
+            elif kind == "create":
+                self._create(conn, who, qualified, record, spec, env, path)
+            else:
+                self._each(conn, who, qualified, record, spec, path)
+
+    def _actor(self, actor: Actor, spec: Mapping[str, Any], cause: str) -> Actor:
+        if spec.get("as") == "system" or actor.is_system:
+            return Actor.system(f"effect of {cause}")
+        return dataclasses.replace(actor, on_behalf_of=f"effect of {cause}")
+
+    def _values(
+        self,
+        qualified: str,
+        target: str,
+        formulas: Mapping[str, str],
+        record: Mapping[str, Any],
+        env: Env,
+        path: str,
+    ) -> dict[str, Any]:
+        """Each formula on ``record``, coerced to the field of ``target`` it sets."""
+        obj = self.reader.object(target)
+        out: dict[str, Any] = {}
+        for name, text in formulas.items():
+            fdef = obj.by_name[name]
+            try:
+                value = self.compile(qualified, text).evaluate(dict(record), env)
+                out[name] = None if value is None else fdef.coerce(value)
+            except (FormulaError, CoerceError) as error:
+                raise _failed(f"{path}/{name}", f"{name} could not be set: {error}") from None
+        return out
+
+    def _check(
+        self, conn: Connection, actor: Actor, target: str, record_id: int, names: Any
+    ) -> None:
+        """The acting user must be allowed to update the record, and the fields their
+        rules can grant (``system`` fields are the app's to set, never a user's)."""
+        if not actor.is_system:
+            obj = self.reader.object(target)
+            asked = [n for n in names if not obj.by_name[n].spec.get("system")]
+            self.records.permits.check(conn, actor, target, "update", record_id, asked)
+
+    def _update(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        record: Mapping[str, Any],
+        spec: Mapping[str, Any],
+        env: Env,
+        path: str,
+    ) -> None:
+        pointer = self.compile(qualified, str(spec["record"]))
+        target = pointer.expr.type.target
+        try:
+            target_id = pointer.evaluate(dict(record), env)
+        except FormulaError as error:
+            raise _failed(f"{path}/record", f"the record to update: {error}") from None
+        if target_id is None or target is None:
+            return  # nothing to update (a blank reference)
+        changed = self._values(qualified, target, spec["set"], record, env, f"{path}/set")
+        self._check(conn, actor, target, int(target_id), list(changed))
+        before = self.records.locked_row(conn, target, int(target_id))
+        changed = {k: v for k, v in changed.items() if before.get(k) != v}
+        if changed:
+            self.records.write_changes(conn, actor, target, before, changed, "update")
+
+    def _create(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        record: Mapping[str, Any],
+        spec: Mapping[str, Any],
+        env: Env,
+        path: str,
+    ) -> None:
+        target = str(spec["object"])
+        if "." not in target:
+            target = f"{qualified.partition('.')[0]}.{target}"
+        values = self._values(qualified, target, spec["values"], record, env, f"{path}/values")
+        obj = self.reader.object(target)
+        users = [v for k, v in values.items() if obj.by_name[k].storage == "user"]
+        names = tasks.usernames(conn, users)
+        data = {
+            k: names.get(v) if obj.by_name[k].storage == "user" and v is not None else to_json(v)
+            for k, v in values.items()
+        }
+        try:
+            self.records.create(conn, actor, target, data)
+        except TenonError as error:
+            found = error.details or [Issue("", error.message, error.code)]
+            issues = [Issue(f"{path}/values{d.path}", d.message, d.code) for d in found]
+            refused = ValidationFailed.from_issues(f"the {obj.name} was not created", issues)
+            refused.code, refused.status = error.code, error.status
+            raise refused from None
+
+    def _each(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        record: Mapping[str, Any],
+        spec: Mapping[str, Any],
+        path: str,
+    ) -> None:
+        relation = self.reader.policy.engine.catalog[qualified].relations[str(spec["relation"])]
+        child = relation.child
+        table = self.reader.table(child)
+        query = sa.select(table).where(table.c[relation.fk] == record["id"]).order_by(table.c.id)
+        if SOFT_DELETE_COLUMN in table.c:
+            query = query.where(table.c[SOFT_DELETE_COLUMN].is_(None))
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        rows = [dict(r) for r in conn.execute(query.limit(MAX_ROWS + 1)).mappings()]
+        if len(rows) > MAX_ROWS:
+            raise _failed(path, f"more than {MAX_ROWS} {relation.name} rows to write at once")
+        env = record_env(conn, self.reader.table, child, self.records.clock, actor.stored_id)
+        where = self.compile(child, str(spec["where"])) if spec.get("where") else None
+        for row in rows:
+            try:
+                if where is not None and where.evaluate(row, env) is not True:
+                    continue
+            except FormulaError as error:
+                raise _failed(f"{path}/where", f"row {row['id']}: {error}") from None
+            changed = self._values(child, child, spec["set"], row, env, f"{path}/set")
+            changed = {k: v for k, v in changed.items() if row.get(k) != v}
+            if changed:
+                self._check(conn, actor, child, int(row["id"]), list(changed))
+                self.records.write_changes(conn, actor, child, row, changed, "update")
