@@ -21,6 +21,7 @@ from runtime.metadata.validate import definition_issues
 from runtime.resources import catalog_dir
 from runtime.security.audit import Origin
 from runtime.security.users import UserService
+from runtime.services import mail
 from runtime.services.apps import AppService
 from runtime.services.current import Current
 from runtime.services.job_kinds import job_runner
@@ -190,7 +191,7 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings, out: TextIO) -
         if not password:
             raise TenonError("No password on standard input", code="VALIDATION_FAILED")
     user = _users(settings).create(
-        args.name, password, args.display_name, args.role or [], Origin.cli()
+        args.name, password, args.display_name, args.role or [], Origin.cli(), email=args.email
     )
     roles = f" with roles {', '.join(user.roles)}" if user.roles else ""
     login = "" if user.has_password else " (no password: cannot sign in until one is set)"
@@ -229,7 +230,8 @@ def _runner(settings: Settings) -> JobRunner:
     apps = AppService(engine, clock)
     users = UserService(engine, clock, definitions=apps.definitions)
     jobs = JobStore(engine)
-    return job_runner(Current(apps, clock, jobs), jobs, users, settings.test_clock)
+    send = mail.handler(engine, settings)
+    return job_runner(Current(apps, clock, jobs), jobs, users, settings.test_clock, mail=send)
 
 
 def _print_jobs(jobs: Sequence[JobRow], as_json: bool, out: TextIO) -> None:
@@ -363,6 +365,7 @@ def _user_parsers(parent: argparse.ArgumentParser) -> None:
         "--role", action="append", help="system_admin or an app role (app.role); repeatable"
     )
     p.add_argument("--display-name")
+    p.add_argument("--email", help="where e-mail notifications go")
     p.set_defaults(func=cmd_user_create)
 
     p = sub.add_parser("grant", help="grant a role")

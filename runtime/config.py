@@ -28,6 +28,13 @@ class Settings:
     # the job runner of each worker (docs/operations.md): off for web-only workers
     run_jobs: bool = True
     job_poll_seconds: int = 2
+    # e-mail (docs/automations.md): no host, no e-mail
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_from: str = "tenon@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -71,4 +78,10 @@ class Settings:
             trusted_origins=tuple(o for o in origins if o),
             run_jobs=env.get("TENON_RUN_JOBS", "1") != "0",
             job_poll_seconds=number("TENON_JOB_POLL_SECONDS", defaults.job_poll_seconds),
+            smtp_host=env.get("TENON_SMTP_HOST") or None,
+            smtp_port=number("TENON_SMTP_PORT", defaults.smtp_port),
+            smtp_from=env.get("TENON_SMTP_FROM") or defaults.smtp_from,
+            smtp_user=env.get("TENON_SMTP_USER") or None,
+            smtp_password=env.get("TENON_SMTP_PASSWORD") or None,
+            smtp_starttls=env.get("TENON_SMTP_STARTTLS", "1") != "0",
         )

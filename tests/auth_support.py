@@ -23,12 +23,16 @@ START = datetime(2025, 6, 10, 9, 0, 0)
 
 @contextmanager
 def make_client(
-    db_url: str, clock: Clock | None = None, base_url: str = "http://testserver", **settings: Any
+    db_url: str,
+    clock: Clock | None = None,
+    base_url: str = "http://testserver",
+    http: Any = None,
+    **settings: Any,
 ) -> Iterator[TestClient]:
     if clock is None and not settings.get("test_clock"):  # else the server's shared clock
         clock = Clock()
         clock.set(START)
-    app = create_app(Settings(database_url=db_url, **settings), clock=clock)
+    app = create_app(Settings(database_url=db_url, **settings), clock=clock, http=http)
     with TestClient(app, base_url=base_url, raise_server_exceptions=False) as client:
         yield client
 

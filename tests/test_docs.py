@@ -57,3 +57,14 @@ def test_every_error_code_of_workflow_actions_is_documented() -> None:
         codes |= set(re.findall(r'"([A-Z][A-Z_]{3,})"', source))
     missing = sorted(c for c in codes if f"`{c}`" not in doc)
     assert not missing, f"document these error codes in docs/workflows.md: {missing}"
+
+
+def test_every_error_code_of_automations_is_documented() -> None:
+    doc = (ROOT / "docs" / "automations.md").read_text(encoding="utf-8")
+    codes: set[str] = set()
+    for name in ("automations.py", "effects.py", "webhooks.py", "outbox.py"):
+        source = (ROOT / "runtime" / "services" / name).read_text(encoding="utf-8")
+        codes |= set(re.findall(r'"([A-Z][A-Z_]{3,})"', source))
+    codes -= {"INVALID_TRANSITION", "INVALID_VALUE", "TRUE"}  # passed on; a formula word
+    missing = sorted(c for c in codes if f"`{c}`" not in doc)
+    assert not missing, f"document these error codes in docs/automations.md: {missing}"

@@ -62,13 +62,20 @@ def test_create_read_update_users(client: TestClient, tokens: dict[str, str]) ->
     root = bearer(tokens["root"])
     created = client.post(
         "/api/v1/users",
-        json={"username": "Bea", "password": PASSWORD, "display_name": "Bea B", "roles": []},
+        json={
+            "username": "Bea",
+            "password": PASSWORD,
+            "display_name": "Bea B",
+            "email": "bea@acme.test",
+            "roles": [],
+        },
         headers=root,
     )
     assert created.status_code == 201
     assert created.json() == {
         "username": "bea",
         "display_name": "Bea B",
+        "email": "bea@acme.test",
         "is_active": True,
         "has_password": True,
         "roles": [],

@@ -86,7 +86,7 @@ def check_approvals(c: Checker) -> None:
                 _people(c, f"{where}/approval/{key}", approval.get(key), obj)
 
 
-def _user_rules(f: Any, path: str, rules: Any, obj: str | None) -> None:
+def user_rules(f: Any, path: str, rules: Any, obj: str | None) -> None:
     for k, rule in _dicts(rules):
         if "user" not in rule:
             continue
@@ -108,7 +108,7 @@ def _due(f: Any, path: str, raw: Any, obj: str | None) -> None:
         f.c.add(f"{path}/due", message, "FORMULA_TYPE")
     escalate = raw.get("escalate")
     if isinstance(escalate, dict):
-        _user_rules(f, f"{path}/escalate/to", escalate.get("to"), obj)
+        user_rules(f, f"{path}/escalate/to", escalate.get("to"), obj)
 
 
 def approval_formulas(f: Any, base: str, flow: Mapping[str, Any], obj: str | None) -> None:
@@ -119,7 +119,7 @@ def approval_formulas(f: Any, base: str, flow: Mapping[str, Any], obj: str | Non
             notify = effect.get("notify")
             if isinstance(notify, dict):
                 where = f"{base}/transitions/{t}/effects/{e}/notify/to"
-                _user_rules(f, where, notify.get("to"), obj)
+                user_rules(f, where, notify.get("to"), obj)
     for s, state in _dicts(flow.get("states")):
         where = f"{base}/states/{s}"
         approval = state.get("approval")
@@ -132,15 +132,15 @@ def approval_formulas(f: Any, base: str, flow: Mapping[str, Any], obj: str | Non
                 syntax=True,
             )
             for key in ("fallback", "cc"):
-                _user_rules(f, f"{where}/approval/{key}", approval.get(key), obj)
+                user_rules(f, f"{where}/approval/{key}", approval.get(key), obj)
             for k, step in _dicts(approval.get("steps")):
                 sbase = f"{where}/approval/steps/{k}"
                 f.check(f"{sbase}/when", step.get("when"), obj)
-                _user_rules(f, f"{sbase}/approvers", step.get("approvers"), obj)
-                _user_rules(f, f"{sbase}/cc", step.get("cc"), obj)
+                user_rules(f, f"{sbase}/approvers", step.get("approvers"), obj)
+                user_rules(f, f"{sbase}/cc", step.get("cc"), obj)
                 _due(f, f"{sbase}/deadline", step.get("deadline"), obj)
         for t, todo in _dicts(state.get("todos")):
             tbase = f"{where}/todos/{t}"
             f.check(f"{tbase}/title", todo.get("title"), obj, condition=False, syntax=True)
-            _user_rules(f, f"{tbase}/to", todo.get("to"), obj)
+            user_rules(f, f"{tbase}/to", todo.get("to"), obj)
             _due(f, f"{tbase}/deadline", todo.get("deadline"), obj)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from runtime.formula.types import fits
+from runtime.metadata.approval_checks import user_rules
 from runtime.metadata.semantic import _dicts
 from runtime.suggest import suggest
 
@@ -32,7 +33,10 @@ def _assignments(f: Any, path: str, formulas: Any, source: str, target: str | No
             f.c.add(where, f"{name} is computed: an effect cannot set it", "READ_ONLY")
             continue
         tree = f.check(where, text, source, condition=False, syntax=True)
-        if tree is not None and not fits(tree.type, str(field.spec.get("type"))):
+        kind = str(field.spec.get("type"))
+        if kind == "reference" and tree is not None and tree.type.kind == "number":
+            continue  # a record's id (``id``): references are ids
+        if tree is not None and not fits(tree.type, kind):
             message = f"gives a {tree.type}, which does not fit {name} ({field.spec.get('type')})"
             f.c.add(where, message, "FORMULA_TYPE")
 
@@ -59,7 +63,7 @@ def check_writes(f: Any, path: str, effect: Mapping[str, Any], obj: str | None) 
         _assignments(f, f"{path}/update/set", update.get("set"), obj, target)
     create = effect.get("create")
     if isinstance(create, dict):
-        target = _qualify(obj.partition(".")[0], create.get("object"))
+        target = _qualify(f.c.app, create.get("object"))
         if target is not None and f.engine.catalog.get(target) is None:
             message = f"names object {target!r}, which neither this app nor a required one has"
             f.c.add(f"{path}/create/object", message, "UNRESOLVED")
@@ -75,6 +79,68 @@ def check_writes(f: Any, path: str, effect: Mapping[str, Any], obj: str | None) 
             return
         f.check(f"{path}/each/where", each.get("where"), relation.child)
         _assignments(f, f"{path}/each/set", each.get("set"), relation.child, relation.child)
+    act = effect.get("act")
+    if isinstance(act, dict):
+        _act(f, f"{path}/act", act, obj)
+    hook = effect.get("webhook")
+    if isinstance(hook, dict) and isinstance(hook.get("body"), dict):
+        for name, text in hook["body"].items():
+            f.check(f"{path}/webhook/body/{name}", text, obj, condition=False, syntax=True)
+
+
+def _act(f: Any, path: str, act: Mapping[str, Any], obj: str) -> None:
+    """The action exists on the workflow of the record (or of the related rows)."""
+    target = obj
+    name = act.get("relation")
+    if isinstance(name, str):
+        relations = f.engine.catalog[obj].relations
+        if name not in relations:
+            message = f"{obj} has no relation {name!r}{suggest(name, set(relations))}"
+            f.c.add(f"{path}/relation", message, "UNRESOLVED")
+            return
+        target = relations[name].child
+        f.check(f"{path}/where", act.get("where"), target)
+    actions = _workflow_actions(f, target)
+    if actions is not None and act.get("action") not in actions:
+        message = (
+            f"{target} has no workflow action {act.get('action')!r}"
+            f"{suggest(str(act.get('action')), actions)}"
+        )
+        f.c.add(f"{path}/action", message, "UNRESOLVED")
+
+
+def _workflow_actions(f: Any, qualified: str) -> set[str] | None:
+    """The actions of ``qualified``'s workflow (None: the object is unknown here)."""
+    app, _, name = qualified.partition(".")
+    doc = f.c.doc if app == f.c.app else f.c.required_app(app)
+    if not isinstance(doc, dict):
+        return None
+    out: set[str] = set()
+    for _, flow in _dicts(doc.get("workflows")):
+        if flow.get("object") == name:
+            out |= {str(t.get("action")) for _, t in _dicts(flow.get("transitions"))}
+            for _, state in _dicts(flow.get("states")):
+                if isinstance(state.get("approval"), dict):
+                    out |= {"approve", "reject", "return", "transfer", "add_signer", "cc"}
+    return out
+
+
+def automation_formulas(f: Any) -> None:
+    """The formulas of every automation: its condition and its actions, on the object
+    it watches (which may belong to a required app)."""
+    for i, auto in _dicts(f.c.doc.get("automations")):
+        obj = _qualify(f.c.app, auto.get("object"))
+        if obj is None or f.engine.catalog.get(obj) is None:
+            continue
+        for k, effect in _dicts(auto.get("actions")):
+            path = f"/automations/{i}/actions/{k}"
+            _assignments(f, f"{path}/set", effect.get("set"), obj, obj)
+            notify = effect.get("notify")
+            if isinstance(notify, dict):
+                message = notify.get("message")
+                f.check(f"{path}/notify/message", message, obj, condition=False, syntax=True)
+                user_rules(f, f"{path}/notify/to", notify.get("to"), obj)
+            check_writes(f, path, effect, obj)
 
 
 def effect_formulas(f: Any, base: str, flow: Mapping[str, Any], obj: str | None) -> None:

@@ -19,7 +19,7 @@ from runtime.formula.engine import FormulaEngine
 from runtime.formula.errors import FormulaError
 from runtime.formula.types import fits, result_kind
 from runtime.metadata.approval_checks import approval_formulas
-from runtime.metadata.effect_checks import effect_formulas
+from runtime.metadata.effect_checks import automation_formulas, effect_formulas
 from runtime.metadata.semantic import Checker, _dicts
 
 
@@ -173,6 +173,7 @@ class _Formulas:
                     if tree is not None and tree.type.kind not in ("date", "datetime", "blank"):
                         message = f"gives {tree.type.kind}, not a date or a date and time"
                         self.c.add(where, message, "FORMULA_TYPE")
+        automation_formulas(self)
         for i, auto in _dicts(doc.get("automations")):
             obj = self.qualified(auto.get("object"))
             trigger = auto.get("trigger")

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from croniter import croniter
+
 from runtime.metadata.model import SYSTEM_COLUMNS
 from runtime.metadata.semantic import (
     BUILTIN_ROLES,
@@ -238,7 +240,24 @@ def check_automations(c: Checker) -> None:
     autos = _dicts(c.doc.get("automations"))
     c.unique_names(autos, "/automations", "automation")
     for i, auto in autos:
-        c.check_object_ref(f"/automations/{i}/object", auto.get("object"))
+        obj = c.check_object_ref(f"/automations/{i}/object", auto.get("object"))
+        trigger = auto.get("trigger")
+        if not isinstance(trigger, dict):
+            continue
+        base = f"/automations/{i}/trigger"
+        for k, name in enumerate(trigger.get("fields") or []):
+            _check_field(c, f"{base}/fields/{k}", name, obj)
+        on = trigger.get("on")
+        every = trigger.get("every")
+        if on == "schedule":
+            if not isinstance(every, str) or not croniter.is_valid(every):
+                message = 'a schedule needs "every": a cron expression such as "0 9 * * 1-5"'
+                c.add(f"{base}/every", message, "INVALID")
+        elif every is not None:
+            c.add(f"{base}/every", '"every" is for "on": "schedule"', "INVALID")
+        for key in ("action", "state"):
+            if key in trigger and on != "transition":
+                c.add(f"{base}/{key}", f'"{key}" is for "on": "transition"', "INVALID")
 
 
 def _workflow_actions(c: Checker, obj_name: str) -> set[str]:

@@ -30,9 +30,10 @@ from runtime.metadata.approvals import (
     qualified_role,
     todos_of,
 )
+from runtime.metadata.automations import qualify_effect
 
 STATE_COLUMN = "state"
-WRITES = ("update", "create", "each")  # effects on other records (runtime.services.effects)
+WRITES = ("update", "create", "each", "act", "webhook")  # runtime.services.effects
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,12 @@ def workflow_of(app: str, spec: Mapping[str, Any]) -> WorkflowDef:
     for t in spec.get("transitions") or []:
         sets: list[tuple[str, str]] = []
         notices = []
-        writes = [(k, e[k]) for e in t.get("effects") or [] for k in WRITES if k in e]
+        writes = [
+            (k, qualify_effect(app, k, e[k]))
+            for e in t.get("effects") or []
+            for k in WRITES
+            if k in e
+        ]
         for effect in t.get("effects") or []:
             sets += [(str(k), str(v)) for k, v in (effect.get("set") or {}).items()]
             if effect.get("notify"):

@@ -64,6 +64,7 @@ def _with_roles(rows: Iterable[Any]) -> list[UserInfo]:
             u["id"],
             u["username"],
             u["display_name"],
+            u["email"],
             bool(u["is_active"]),
             u["password_hash"] is not None,
             u["created_at"],
@@ -90,6 +91,19 @@ def _invalid(path: str, message: str, code: str) -> ValidationFailed:
     return ValidationFailed(message, [Issue(path, message, code)])
 
 
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,63}")
+
+
+def _email(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not EMAIL.fullmatch(value.strip()):
+        raise _invalid(
+            "/email", "The e-mail address must look like name@example.com", "INVALID_EMAIL"
+        )
+    return value.strip()
+
+
 def _display_name(value: object) -> str | None:
     if value is None:
         return None
@@ -107,6 +121,7 @@ class UserInfo:
     id: int
     username: str
     display_name: str | None
+    email: str | None
     is_active: bool
     has_password: bool
     created_at: datetime
@@ -117,6 +132,7 @@ class UserInfo:
         return {
             "username": self.username,
             "display_name": self.display_name,
+            "email": self.email,
             "is_active": self.is_active,
             "has_password": self.has_password,
             "roles": list(self.roles),
@@ -248,6 +264,7 @@ class UserService:
         display_name: str | None = None,
         roles: Iterable[str] = (),
         by: audit.Origin | None = None,
+        email: str | None = None,
     ) -> UserInfo:
         name = normalize_username(username)
         if name is None:
@@ -260,6 +277,7 @@ class UserService:
         if password is not None:
             hashed = passwords.hash_password(passwords.check_policy(password, name))
         display = _display_name(display_name)
+        address = _email(email)
         wanted = list(dict.fromkeys(roles))
         for role in wanted:
             self.check_role(role)
@@ -272,6 +290,7 @@ class UserService:
                 sa.insert(USERS).values(
                     username=name,
                     display_name=display,
+                    email=address,
                     password_hash=hashed,
                     is_active=True,
                     created_at=now,
@@ -292,13 +311,17 @@ class UserService:
         is_active: bool | None = None,
         password: str | None = None,
         by: audit.Origin | None = None,
+        email: Any = UNSET,
     ) -> UserInfo:
-        """Change any of display name, active flag and password in one transaction."""
+        """Change any of display name, e-mail, active flag and password in one
+        transaction."""
         user = self.get(username)
         origin = by or audit.Origin()
         changes: dict[str, Any] = {}
         if display_name is not UNSET:
             changes["display_name"] = _display_name(display_name)
+        if email is not UNSET:
+            changes["email"] = _email(email)
         if is_active is not None:
             changes["is_active"] = bool(is_active)
         hashed = None

@@ -14,6 +14,7 @@ from typing import NamedTuple
 from runtime.clock import Clock
 from runtime.metadata.model import AppDef
 from runtime.services.apps import AppService
+from runtime.services.automations import Automations
 from runtime.services.reading import Reader
 from runtime.services.records import Records
 from runtime.services.scheduled import Scheduled
@@ -33,6 +34,7 @@ class View(NamedTuple):
     transitions: Transitions
     timers: Timers
     scheduled: Scheduled
+    automations: Automations
 
 
 class Current:
@@ -58,7 +60,10 @@ class Current:
                 transitions = Transitions(records, self.jobs)
                 timers = Timers(records, transitions, self.jobs)
                 scheduled = Scheduled(records, self.jobs)
-                self._built = View(key, reader, records, transitions, timers, scheduled)
+                automations = Automations(records, transitions.effects, self.jobs)
+                self._built = View(
+                    key, reader, records, transitions, timers, scheduled, automations
+                )
             return self._built
 
     def records(self) -> Records:

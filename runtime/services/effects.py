@@ -19,7 +19,7 @@ effect runs as the person who acted — their permission rules apply — unless 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,14 +28,16 @@ from sqlalchemy.engine import Connection
 from runtime.errors import Issue, TenonError, ValidationFailed
 from runtime.formula.errors import FormulaError
 from runtime.formula.evaluator import Env
+from runtime.metadata.approvals import people_of
 from runtime.metadata.fieldtypes import CoerceError
 from runtime.metadata.model import SOFT_DELETE_COLUMN
 from runtime.security.actor import Actor
-from runtime.services import people
+from runtime.services import outbox, people
 from runtime.services.formula_env import record_env
 from runtime.services.records import Records
 from runtime.services.values import to_json
-from runtime.storage import tasks
+from runtime.storage import notifications, tasks
+from runtime.storage.jobs import JobStore
 
 MAX_ROWS = 20_000  # related rows one ``each`` effect may write
 
@@ -46,11 +48,22 @@ def _failed(path: str, message: str) -> ValidationFailed:
     )
 
 
+Act = Callable[[Connection, Actor, str, int, str, Mapping[str, Any]], Any]
+
+
 class Effects:
-    def __init__(self, records: Records, compile: people.Compile) -> None:
+    def __init__(
+        self,
+        records: Records,
+        compile: people.Compile,
+        act: Act | None = None,
+        jobs: JobStore | None = None,
+    ) -> None:
         self.records = records
         self.reader = records.reader
         self.compile = compile
+        self.act = act  # taking a workflow action (``Transitions.act``)
+        self.jobs = jobs
 
     def run(
         self,
@@ -60,44 +73,50 @@ class Effects:
         record_id: int,
         effects: list[tuple[str, Mapping[str, Any]]],
         cause: str,
+        record: Mapping[str, Any] | None = None,
     ) -> None:
-        """Write ``effects`` (kind, spec) of a change of the record, read afresh."""
+        """Write ``effects`` (kind, spec) of a change of the record, read afresh (or
+        ``record``: a deleted one as it was)."""
         if not effects:
             return
-        record = self.records.locked_row(conn, qualified, record_id)
-        env = record_env(conn, self.reader.table, qualified, self.records.clock, actor.stored_id)
+        gone = record is not None
+        if record is None:
+            record = self.records.locked_row(conn, qualified, record_id)
         for index, (kind, spec) in enumerate(effects):
             who = self._actor(actor, spec, cause)
+            me = actor.stored_id  # @me is who acted, even where the system writes
+            env = record_env(conn, self.reader.table, qualified, self.records.clock, me)
             path = f"/effects/{index}/{kind}"
-            if kind == "update":
-                self._update(conn, who, qualified, record, spec, env, path)
-            elif kind == "create":
-                self._create(conn, who, qualified, record, spec, env, path)
-            else:
-                self._each(conn, who, qualified, record, spec, path)
+            getattr(self, f"_{kind}")(conn, who, qualified, record, spec, env, path)
+            if kind in ("set", "act") and not gone:  # the record changed: read it again
+                record = self.records.locked_row(conn, qualified, record_id)
 
     def _actor(self, actor: Actor, spec: Mapping[str, Any], cause: str) -> Actor:
-        if spec.get("as") == "system" or actor.is_system:
+        if actor.is_system:  # a timer, an automation: already on behalf of its cause
+            return actor
+        if spec.get("as") == "system":
             return Actor.system(f"effect of {cause}")
         return dataclasses.replace(actor, on_behalf_of=f"effect of {cause}")
 
     def _values(
         self,
         qualified: str,
-        target: str,
+        target: str | None,
         formulas: Mapping[str, str],
         record: Mapping[str, Any],
         env: Env,
         path: str,
     ) -> dict[str, Any]:
-        """Each formula on ``record``, coerced to the field of ``target`` it sets."""
-        obj = self.reader.object(target)
+        """Each formula on ``record``, coerced to the field of ``target`` it sets (None:
+        values as the formulas give them)."""
+        obj = self.reader.object(target) if target is not None else None
         out: dict[str, Any] = {}
         for name, text in formulas.items():
-            fdef = obj.by_name[name]
             try:
                 value = self.compile(qualified, text).evaluate(dict(record), env)
-                out[name] = None if value is None else fdef.coerce(value)
+                if obj is not None and value is not None:
+                    value = obj.by_name[name].coerce(value)
+                out[name] = value
             except (FormulaError, CoerceError) as error:
                 raise _failed(f"{path}/{name}", f"{name} could not be set: {error}") from None
         return out
@@ -167,7 +186,7 @@ class Effects:
             refused.code, refused.status = error.code, error.status
             raise refused from None
 
-    def _each(
+    def _related(
         self,
         conn: Connection,
         actor: Actor,
@@ -175,7 +194,8 @@ class Effects:
         record: Mapping[str, Any],
         spec: Mapping[str, Any],
         path: str,
-    ) -> None:
+    ) -> tuple[str, list[dict[str, Any]], Env]:
+        """The rows of the relation ``spec`` names that its ``where`` accepts, locked."""
         relation = self.reader.policy.engine.catalog[qualified].relations[str(spec["relation"])]
         child = relation.child
         table = self.reader.table(child)
@@ -189,14 +209,122 @@ class Effects:
             raise _failed(path, f"more than {MAX_ROWS} {relation.name} rows to write at once")
         env = record_env(conn, self.reader.table, child, self.records.clock, actor.stored_id)
         where = self.compile(child, str(spec["where"])) if spec.get("where") else None
+        out = []
         for row in rows:
             try:
-                if where is not None and where.evaluate(row, env) is not True:
-                    continue
+                if where is None or where.evaluate(row, env) is True:
+                    out.append(row)
             except FormulaError as error:
                 raise _failed(f"{path}/where", f"row {row['id']}: {error}") from None
+        return child, out, env
+
+    def _each(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        record: Mapping[str, Any],
+        spec: Mapping[str, Any],
+        _: Env,
+        path: str,
+    ) -> None:
+        child, rows, env = self._related(conn, actor, qualified, record, spec, path)
+        for row in rows:
             changed = self._values(child, child, spec["set"], row, env, f"{path}/set")
             changed = {k: v for k, v in changed.items() if row.get(k) != v}
             if changed:
                 self._check(conn, actor, child, int(row["id"]), list(changed))
                 self.records.write_changes(conn, actor, child, row, changed, "update")
+
+    def _set(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        record: Mapping[str, Any],
+        spec: Mapping[str, Any],
+        env: Env,
+        path: str,
+    ) -> None:
+        changed = self._values(qualified, qualified, spec, record, env, path)
+        changed = {k: v for k, v in changed.items() if record.get(k) != v}
+        if changed:
+            self._check(conn, actor, qualified, int(record["id"]), list(changed))
+            self.records.write_changes(conn, actor, qualified, record, changed, "update")
+
+    def _act(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        record: Mapping[str, Any],
+        spec: Mapping[str, Any],
+        env: Env,
+        path: str,
+    ) -> None:
+        """Take a workflow action on the record, or on each related row ``where`` accepts;
+        a row the action does not leave from is left alone."""
+        assert self.act is not None
+        if spec.get("relation"):
+            target, rows, _ = self._related(conn, actor, qualified, record, spec, path)
+        else:
+            target, rows = qualified, [dict(record)]
+        body = {"comment": spec["comment"]} if spec.get("comment") else {}
+        for row in rows:
+            try:
+                self.act(conn, actor, target, int(row["id"]), str(spec["action"]), body)
+            except TenonError as error:
+                if error.code != "INVALID_TRANSITION":
+                    raise
+
+    def _notify(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        record: Mapping[str, Any],
+        spec: Mapping[str, Any],
+        env: Env,
+        path: str,
+    ) -> None:
+        try:
+            text = self.compile(qualified, str(spec["message"])).evaluate(dict(record), env)
+        except FormulaError as error:
+            raise _failed(f"{path}/message", f"the notification: {error}") from None
+        rules = people_of(qualified.partition(".")[0], spec["to"])
+        who = people.resolve(conn, env, self.compile, qualified, rules, record)
+        if who and text not in (None, ""):
+            cause = actor.on_behalf_of or actor.username
+            notifications.add(
+                conn,
+                who,
+                str(text),
+                env.now,
+                qualified=qualified,
+                record_id=int(record["id"]),
+                cause=cause,
+            )
+            outbox.notified(conn, self.jobs, who, str(text), spec, env.now, cause)
+
+    def _webhook(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        record: Mapping[str, Any],
+        spec: Mapping[str, Any],
+        env: Env,
+        path: str,
+    ) -> None:
+        """Queue a call of the endpoint (in this transaction: no write, no call); the body
+        holds what the effect declares, never the whole record."""
+        data = self._values(qualified, None, spec.get("body") or {}, record, env, f"{path}/body")
+        app, _, obj = qualified.partition(".")
+        event = {
+            "event": actor.on_behalf_of or actor.username,
+            "app": app,
+            "object": obj,
+            "record_id": int(record["id"]),
+            "data": {k: to_json(v) for k, v in data.items()},
+        }
+        outbox.webhook(conn, self.jobs, str(spec["endpoint"]), event, env.now)

@@ -61,6 +61,11 @@ class JobFailed(Exception):
         self.result = result
 
 
+class JobRetry(Exception):
+    """The work could not be done now (a webhook's receiver is down): try again later,
+    with backoff, up to the job's ``max_attempts``; no traceback is logged."""
+
+
 @dataclass(frozen=True)
 class Kind:
     handler: Callable[[JobContext], Any]
@@ -126,6 +131,7 @@ class JobRunner:
         self.users = users
         self.test_clock = test_clock
         self.kinds: dict[str, Kind] = {}
+        self.prepare: list[Callable[[datetime], None]] = []  # before each look for jobs
         self.live: dict[int, tuple[int, int | None, str | None]] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -158,21 +164,36 @@ class JobRunner:
             finish(store.FAILED, failure.result, failure.message)
         except TenonError as error:
             finish(store.FAILED, error.body()["error"], error.message)
+        except JobRetry as again:
+            log.warning("job %s (%s): %s; attempt %s", job.id, job.kind, again, job.attempts)
+            self._again(job, str(again))
         except Exception as error:  # a job must never take the worker down
             log.exception("job %s (%s) failed on attempt %s", job.id, job.kind, job.attempts)
-            reason = f"{type(error).__name__} (attempt {job.attempts}; see the server log)"
-            if job.attempts < job.max_attempts:
-                delay = RETRY_AFTER * 2 ** (job.attempts - 1)
-                self.store.retry(job.id, now() + delay, reason)
-            else:
-                finish(store.FAILED, error=reason)
+            self._again(job, f"{type(error).__name__} (attempt {job.attempts}; see the server log)")
         else:
             finish(store.DONE, result)  # nothing happens after a finish_in
         finally:
             self.live.pop(job.id, None)
 
+    def before(self) -> None:
+        for step in self.prepare:
+            try:
+                step(self.clock.now())
+            except Exception:  # never stop the runner; the next pass tries again
+                log.exception("preparing the job runner failed")
+
+    def _again(self, job: JobRow, reason: str) -> None:
+        """Queue ``job`` again after a backoff, or fail it after its last attempt."""
+        now = self.clock.now()
+        if job.attempts < job.max_attempts:
+            self.store.retry(job.id, now + RETRY_AFTER * 2 ** (job.attempts - 1), reason)
+        else:
+            live = self.live.get(job.id)
+            self.store.finish(job.id, now, store.FAILED, None, reason, progress=live)
+
     def run_due(self, kinds: Collection[str] = (), limit: int = 1000) -> list[JobRow]:
         """Run every job due now (of ``kinds``), one after another; what ran, as it ended."""
+        self.before()
         self.store.abandoned(self.clock.now())
         ran: list[JobRow] = []
         while len(ran) < limit:

@@ -180,9 +180,9 @@ class Records:
                 issues += self.rules.issues(conn, actor, obj, qualified, row, f"/rows/{i}")[0]
             if issues:
                 raise self._refused(obj, issues, len(rows), single)
-        for hook in self.hooks:
-            hook(conn, actor, qualified, "create", [({}, after[i]) for i in ids])
         self._audit_many(conn, actor, qualified, "create", [(i, {}, after[i]) for i in ids], now)
+        for hook in self.hooks:  # after the audit: what a hook writes comes next in it
+            hook(conn, actor, qualified, "create", [({}, after[i]) for i in ids])
         return [Written(record_id, 1) for record_id in ids]
 
     def _insert(
@@ -331,10 +331,10 @@ class Records:
         self.computed.recompute(conn, qualified, [record_id], changed, old_links)
         after = self._row(conn, table, record_id)
         self.rules.check(conn, actor, obj, qualified, after)
-        for hook in self.hooks:
-            hook(conn, actor, qualified, operation, [(before, after)])
         entry = [(record_id, before, after)]
         self._audit_many(conn, actor, qualified, operation, entry, now, comment)
+        for hook in self.hooks:
+            hook(conn, actor, qualified, operation, [(before, after)])
         return Written(record_id, expected + 1)
 
     # -- delete -------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from runtime.metadata.fieldtypes import CoerceError
 from runtime.metadata.model import FieldDef, ObjectDef
 from runtime.metadata.workflows import STATE_COLUMN, TransitionDef, WorkflowDef
 from runtime.security.actor import Actor
-from runtime.services import inputs, people
+from runtime.services import inputs, outbox, people
 from runtime.services.approvals import Approvals
 from runtime.services.effects import Effects
 from runtime.services.formula_env import record_env
@@ -52,7 +52,7 @@ class Transitions:
         self.records = records
         self.reader = records.reader
         self._compiled: dict[tuple[str, str], Compiled] = {}
-        self.effects = Effects(records, self.formula)
+        self.effects = Effects(records, self.formula, self.act, jobs)
         self.approvals: Approvals | None = None
         if jobs is not None:
             self.approvals = Approvals(self.reader, self.formula, jobs, records.clock)
@@ -160,7 +160,8 @@ class Transitions:
         cause = f"{operation} by {actor.on_behalf_of or actor.username}"
         where = f"{operation} on {obj.name} {record_id} by {actor.on_behalf_of or actor.username}"
         self.effects.run(conn, actor, qualified, record_id, list(transition.writes), where)
-        for user_ids, message in notices:
+        for user_ids, message, notice in notices:
+            outbox.notified(conn, self.effects.jobs, user_ids, message, notice, env.now, cause)
             notifications.add(
                 conn,
                 user_ids,
@@ -291,7 +292,7 @@ class Transitions:
         qualified: str,
         transition: TransitionDef,
         record: Mapping[str, Any],
-    ) -> list[tuple[list[int], str]]:
+    ) -> list[tuple[list[int], str, Mapping[str, Any]]]:
         """Each ``notify`` effect's recipients and message, on the record as it will be."""
         out = []
         for notice in transition.notices:
@@ -302,7 +303,7 @@ class Transitions:
                 raise _not_done(transition, [Issue("", message, "EFFECT_FAILED")]) from None
             recipients = people.resolve(conn, env, self.formula, qualified, notice["to"], record)
             if recipients and text not in (None, ""):
-                out.append((recipients, str(text)))
+                out.append((recipients, str(text), notice))
         return out
 
     def _effects(

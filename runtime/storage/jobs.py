@@ -177,6 +177,13 @@ class JobStore:
         )
         return conn.execute(query.limit(1)).first() is not None
 
+    def queued_keys(self, conn: Connection, prefix: str) -> set[str]:
+        """The keys starting with ``prefix`` that have a queued job."""
+        query = sa.select(TABLE.c.key).where(
+            TABLE.c.status == QUEUED, TABLE.c.key.startswith(prefix)
+        )
+        return {str(k) for k in conn.execute(query).scalars()}
+
     def cancel(self, conn: Connection, job_id: int, now: datetime) -> bool:
         """Cancel a job that has not started; False when it is running or finished."""
         done = conn.execute(

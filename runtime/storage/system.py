@@ -31,6 +31,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(sa.String(150), unique=True)
     display_name: Mapped[str | None] = mapped_column(sa.String(200))
+    email: Mapped[str | None] = mapped_column(sa.String(254))  # where e-mail goes
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime)

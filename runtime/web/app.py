@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -25,6 +26,7 @@ from runtime.security.ratelimit import LoginThrottle
 from runtime.security.sessions import SessionService
 from runtime.security.tokens import TokenService
 from runtime.security.users import UserService
+from runtime.services import mail
 from runtime.services.apps import AppService
 from runtime.services.current import Current
 from runtime.services.job_kinds import job_runner
@@ -43,6 +45,7 @@ from runtime.web import (
     routes_records,
     routes_tasks,
     routes_users,
+    routes_webhooks,
     routes_writes,
 )
 from runtime.web.auth import AuthMiddleware, resolving
@@ -93,7 +96,14 @@ def _resolving(route: BaseRoute) -> BaseRoute:
     return route
 
 
-def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
+def create_app(
+    settings: Settings,
+    clock: Clock | None = None,
+    http: Callable[[], httpx.Client] | None = None,
+) -> Starlette:
+    """The ASGI app. ``http`` makes the client outbound webhooks are sent with (tests
+    give one on httpx's MockTransport)."""
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
@@ -106,7 +116,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         app.state.current = Current(app.state.apps, the_clock, app.state.jobs)
         app.state.users = UserService(engine, the_clock, definitions=app.state.apps.definitions)
         app.state.runner = runner = job_runner(
-            app.state.current, app.state.jobs, app.state.users, settings.test_clock
+            app.state.current,
+            app.state.jobs,
+            app.state.users,
+            settings.test_clock,
+            http,
+            mail.handler(engine, settings),
         )
         app.state.sessions = SessionService(
             engine, the_clock, settings.session_idle_minutes, settings.session_absolute_hours
@@ -143,6 +158,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         *routes_jobs.routes,
         *routes_notifications.routes,
         *routes_tasks.routes,
+        *routes_webhooks.routes,
         *(routes_admin.test_clock_routes if settings.test_clock else []),
         *(routes_jobs.test_clock_routes if settings.test_clock else []),
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),

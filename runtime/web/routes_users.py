@@ -15,8 +15,8 @@ from starlette.routing import Route
 from runtime.security.users import UNSET, UserService
 from runtime.web import auth, body
 
-CREATE_KEYS = ("username", "password", "display_name", "roles")
-UPDATE_KEYS = ("display_name", "is_active", "password")
+CREATE_KEYS = ("username", "password", "display_name", "email", "roles")
+UPDATE_KEYS = ("display_name", "email", "is_active", "password")
 
 
 def _users(request: Request) -> UserService:
@@ -36,13 +36,11 @@ async def create_user(request: Request) -> Response:
     password = body.text(data, "password", max_length=10_000)
     display_name = body.text(data, "display_name")
     roles = body.string_list(data, "roles")
+    email = body.text(data, "email", max_length=254)
     user = await run_in_threadpool(
-        _users(request).create,
-        username,
-        password,
-        display_name,
-        roles,
-        auth.origin(request),
+        lambda: _users(request).create(
+            username, password, display_name, roles, auth.origin(request), email=email
+        )
     )
     return JSONResponse(user.as_dict(), status_code=201)
 
@@ -56,12 +54,14 @@ async def update_user(request: Request) -> Response:
     auth.require_system_admin(request)
     data = await body.read_object(request, allowed=UPDATE_KEYS)
     display_name = body.text(data, "display_name") if "display_name" in data else UNSET
+    email = body.text(data, "email", max_length=254) if "email" in data else UNSET
     is_active = body.boolean(data, "is_active")
     password = body.text(data, "password", max_length=10_000)
     user = await run_in_threadpool(
         lambda: _users(request).update(
             request.path_params["username"],
             display_name=display_name,
+            email=email,
             is_active=is_active,
             password=password,
             by=auth.origin(request),
