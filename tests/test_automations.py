@@ -42,6 +42,7 @@ WATCH: dict[str, Any] = {
                     "required": True,
                 },
                 {"name": "note", "type": "text"},
+                {"name": "due", "type": "date"},
                 {"name": "reviewed", "type": "boolean", "system": True},
             ],
         }
@@ -109,6 +110,14 @@ WATCH: dict[str, Any] = {
             "trigger": {"on": "transition", "state": "closed"},
             "actions": [
                 {"webhook": {"endpoint": "hooks", "body": {"note": "note", "who": "employee.name"}}}
+            ],
+        },
+        {
+            "name": "remind_due",
+            "object": "case",
+            "trigger": {"on": "date", "at": "due - 1", "condition": 'state = "open"'},
+            "actions": [
+                {"notify": {"to": [{"role": "clerk"}], "message": '"Due tomorrow: " & note'}}
             ],
         },
         {
@@ -396,3 +405,30 @@ def test_automations_are_validated() -> None:
     assert any(p == "/automations/4/actions/0/webhook/body/who" for p, _ in found)
     assert ("/automations/5/trigger/every", "INVALID") in found
     assert ("/automations/3/trigger/state", "INVALID") in found
+
+
+def test_a_date_trigger_follows_the_record_and_fires_once(w: World) -> None:
+    eve = w.employee(name="Eve", status="active")
+    made = w.call(
+        "clerk",
+        "POST",
+        "/api/v1/apps/watch/objects/case/records",
+        json={"employee": eve["id"], "note": "n", "due": "2025-06-15"},
+    ).json()
+
+    def planned() -> list[tuple[str, str]]:
+        jobs = w.call("root", "GET", "/api/v1/jobs", params={"everyone": "true"}).json()["data"]
+        return [(j["status"], j["run_at"]) for j in jobs if j["kind"] == "automation_date"]
+
+    assert planned() == [("queued", "2025-06-14T00:00:00")]
+    w.patch("clerk", f"watch/objects/case/records/{made['id']}", due="2025-06-20")
+    assert ("queued", "2025-06-19T00:00:00") in planned()
+    w.at("2025-06-19T08:00:00")
+    ran = [j for j in w.run_due() if j["kind"] == "automation_date"]
+    assert [j["status"] for j in ran] == ["done"]
+    assert w.notes("clerk").count("Due tomorrow: n") == 1
+    w.patch("clerk", f"watch/objects/case/records/{made['id']}", note="n2")  # same time: once
+    assert [j for j in w.run_due() if j["kind"] == "automation_date"] == []
+    path = f"/api/v1/apps/watch/objects/case/records/{made['id']}/actions/close"
+    w.call("clerk", "POST", path, json={})
+    assert all(status != "queued" for status, _ in planned())

@@ -3,7 +3,8 @@ takes when it fires.
 
 Triggers (``trigger.on``): ``create``; ``update`` (optionally only when one of ``fields``
 changed, and only when ``condition`` *becomes* true); ``transition`` (an ``action`` taken,
-or a ``state`` entered); ``delete``; ``schedule`` (a cron expression ``every``, running the
+or a ``state`` entered); ``delete``; ``date`` (when the date ``at`` gives on the record comes,
+re-planned whenever the record changes); ``schedule`` (a cron expression ``every``, running the
 actions for each record that meets ``condition``). The object may belong to a required
 app: an automation of the probation app can watch ``core_hr.employee``.
 
@@ -31,6 +32,7 @@ class AutomationDef:
     action: str | None = None
     state: str | None = None
     every: str | None = None
+    at: str | None = None  # ``date``: when, a date or date-time formula on the record
     actions: tuple[tuple[str, Mapping[str, Any]], ...] = ()
 
     @property
@@ -99,6 +101,7 @@ def automations_of(app: str, raw: Mapping[str, Any]) -> list[AutomationDef]:
                 trigger.get("action"),
                 trigger.get("state"),
                 trigger.get("every"),
+                trigger.get("at"),
                 actions,
             )
         )

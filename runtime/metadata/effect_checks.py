@@ -132,6 +132,14 @@ def automation_formulas(f: Any) -> None:
         obj = _qualify(f.c.app, auto.get("object"))
         if obj is None or f.engine.catalog.get(obj) is None:
             continue
+        trigger = auto.get("trigger")
+        if isinstance(trigger, dict) and trigger.get("at") is not None:
+            where = f"/automations/{i}/trigger/at"
+            tree = f.check(where, trigger["at"], obj, condition=False, syntax=True)
+            if tree is not None and tree.type.kind not in ("date", "datetime", "blank"):
+                f.c.add(
+                    where, f"gives {tree.type.kind}, not a date or a date and time", "FORMULA_TYPE"
+                )
         for k, effect in _dicts(auto.get("actions")):
             path = f"/automations/{i}/actions/{k}"
             _assignments(f, f"{path}/set", effect.get("set"), obj, obj)

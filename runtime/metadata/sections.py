@@ -258,6 +258,9 @@ def check_automations(c: Checker) -> None:
         for key in ("action", "state"):
             if key in trigger and on != "transition":
                 c.add(f"{base}/{key}", f'"{key}" is for "on": "transition"', "INVALID")
+        if (on == "date") != ("at" in trigger):
+            message = 'a "date" trigger needs "at" (a date formula), and only it takes one'
+            c.add(f"{base}/at", message, "INVALID")
 
 
 def _workflow_actions(c: Checker, obj_name: str) -> set[str]:

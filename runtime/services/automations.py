@@ -36,11 +36,13 @@ from runtime.services.effects import Effects
 from runtime.services.formula_env import record_env
 from runtime.services.jobs import JobContext, JobFailed
 from runtime.services.records import Records
+from runtime.services.timers import moment
 from runtime.storage.engine import write_transaction
 from runtime.storage.jobs import JobStore
 
 log = logging.getLogger("tenon.automations")
 KIND = "schedule"
+DATED = "automation_date"
 MAX_DEPTH = 8
 MAX_SCHEDULED = 10_000  # records one scheduled run acts on
 _CHAIN: ContextVar[tuple[tuple[str, str, int], ...]] = ContextVar("tenon_automations", default=())
@@ -59,6 +61,9 @@ class Automations:
         apps = records.reader.apps
         self.watching = by_object((name, app.raw) for name, app in apps.items())
         self.scheduled = [a for autos in self.watching.values() for a in autos if a.on == KIND]
+        self.dated = {
+            a.qualname: a for autos in self.watching.values() for a in autos if a.on == "date"
+        }
         records.hooks.append(self.on_write)
 
     # -- record automations -------------------------------------------------------------
@@ -73,10 +78,63 @@ class Automations:
     ) -> None:
         for auto in self.watching.get(qualified, ()):
             for before, after in changes:
-                if auto.fires(operation, before, after) and self._holds(
+                if auto.on == "date":
+                    self._plan(conn, auto, before or after, after)
+                elif auto.fires(operation, before, after) and self._holds(
                     conn, auto, operation, before, after
                 ):
                     self._run(conn, actor, auto, operation, after or before, gone=not after)
+
+    # -- date automations ---------------------------------------------------------------
+
+    def _when(self, conn: Connection, auto: AutomationDef, row: Mapping[str, Any]) -> Any:
+        """When ``auto`` fires for the record ``row`` (None: not, as the record is)."""
+        if not row or (auto.condition and not self._condition(conn, auto)(row)):
+            return None
+        env = record_env(conn, self.records.reader.table, auto.object, self.records.clock, None)
+        try:
+            return moment(self.effects.compile(auto.object, str(auto.at)).evaluate(dict(row), env))
+        except FormulaError:
+            return None
+
+    def _plan(
+        self,
+        conn: Connection,
+        auto: AutomationDef,
+        row: Mapping[str, Any],
+        after: Mapping[str, Any],
+    ) -> None:
+        """Queue, move or cancel the date automation's job for the record just written;
+        a time already passed fires once (it catches up), never twice."""
+        key = f"{DATED}:{auto.qualname}:{int(row['id'])}"
+        now = self.records.clock.now()
+        when = self._when(conn, auto, after)
+        if when is None or (when <= now and self.jobs.ran(conn, key, when)):
+            self.jobs.cancel_key(conn, key, now)
+        else:
+            payload = {"automation": auto.qualname, "id": int(row["id"])}
+            self.jobs.schedule(conn, DATED, key, when, now=now, payload=payload)
+
+    def fire_dated(self, context: JobContext) -> dict[str, Any]:
+        payload = context.job.payload
+        auto = self.dated.get(str(payload["automation"]))
+        if auto is None:
+            return {"skipped": "the automation is gone"}
+        with write_transaction(self.jobs.engine) as conn:
+            try:
+                row = self.records.locked_row(conn, auto.object, int(payload["id"]))
+            except TenonError:
+                row = {}
+            if self._when(conn, auto, row) != context.job.run_at:
+                result: dict[str, Any] = {"skipped": "the record no longer waits for this time"}
+            else:
+                try:
+                    self._run(conn, Actor.system("date"), auto, "date", row)
+                except TenonError as error:
+                    raise JobFailed(error.message, error.body()["error"]) from None
+                result = {"automation": auto.qualname, "id": int(row["id"])}
+            context.finish_in(conn, result)
+        return result
 
     def _condition(self, conn: Connection, auto: AutomationDef) -> Callable[[Any], bool]:
         qualified = auto.object
@@ -204,5 +262,13 @@ def handler(view: Callable[[], Any]) -> Callable[[JobContext], dict[str, Any]]:
     def run(context: JobContext) -> dict[str, Any]:
         automations: Automations = view().automations
         return automations.fire(context)
+
+    return run
+
+
+def dated_handler(view: Callable[[], Any]) -> Callable[[JobContext], dict[str, Any]]:
+    def run(context: JobContext) -> dict[str, Any]:
+        automations: Automations = view().automations
+        return automations.fire_dated(context)
 
     return run

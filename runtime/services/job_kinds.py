@@ -31,6 +31,7 @@ def job_runner(
     runner.register(scheduled.KIND, scheduled.handler(current.view))
     runner.register(deadlines.KIND, deadlines.handler(current.view))
     runner.register(automations.KIND, automations.handler(current.view))
+    runner.register(automations.DATED, automations.dated_handler(current.view))
     client = http or _default_client()
     runner.register(outbox.WEBHOOK, webhook_handler(Endpoints(jobs.engine), client))
     if mail is not None:

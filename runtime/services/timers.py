@@ -38,6 +38,15 @@ from runtime.storage.jobs import JobStore
 KIND = "timer"
 
 
+def moment(value: Any) -> datetime | None:
+    """A date or date-time formula's value as the moment it means (a date: its start)."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    return None
+
+
 def _key(qualified: str, record_id: int, timer: TimerDef) -> str:
     return f"timer:{qualified}:{record_id}:{timer.name}"
 
@@ -58,11 +67,7 @@ class Timers:
             value = self.transitions.formula(qualified, text).evaluate(dict(row), env)
         except FormulaError:
             return None  # a blank or broken date: the timer does not wait
-        if isinstance(value, datetime):
-            return value
-        if isinstance(value, date):
-            return datetime(value.year, value.month, value.day)
-        return None
+        return moment(value)
 
     def due(
         self, env: Env, qualified: str, timer: TimerDef, row: Mapping[str, Any]
