@@ -22,8 +22,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from runtime.metadata.package import read_package_bytes
-from runtime.security.audit import Origin
-from tests.auth_support import add_user, bearer, make_client
+from tests.auth_support import add_user, bearer, direct_token, make_client
 
 BASE = "/api/v1/apps/exp/objects"
 
@@ -159,12 +158,8 @@ class Org:
         self.ids: dict[str, int] = {}
 
     def call(self, user: str, method: str, path: str, **kw: Any) -> Any:
-        if user not in self.tokens:  # made directly: no password to hash and check
-            state = self.client.app.state  # type: ignore[attr-defined]
-            found = state.users.get(user)
-            self.tokens[user], _ = state.tokens.create(
-                found.id, user, name="test", scope="read_write", origin=Origin()
-            )
+        if user not in self.tokens:
+            self.tokens[user] = direct_token(self.client, user)
         return self.client.request(method, path, headers=bearer(self.tokens[user]), **kw)
 
     def make(self, obj: str, **fields: Any) -> int:

@@ -88,5 +88,17 @@ def issue_token(client: TestClient, username: str, password: str = PASSWORD, **e
     return token
 
 
+def direct_token(client: TestClient, username: str) -> str:
+    """A read-write token made directly: no password to hash and check (fast fixtures)."""
+    from runtime.security.audit import Origin
+
+    state = client.app.state  # type: ignore[attr-defined]
+    found = state.users.get(username)
+    secret, _ = state.tokens.create(
+        found.id, username, name="test", scope="read_write", origin=Origin()
+    )
+    return str(secret)
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}

@@ -17,9 +17,8 @@ import pytest
 
 from runtime.metadata.package import read_package_bytes
 from runtime.metadata.validate import definition_issues
-from runtime.security.audit import Origin
 from runtime.services.webhooks import signature
-from tests.auth_support import add_user, bearer, make_client
+from tests.auth_support import add_user, bearer, direct_token, make_client
 from tests.test_effects import CORE
 
 SECRET = "a webhook secret of some length"
@@ -145,11 +144,7 @@ class World:
 
     def call(self, user: str, method: str, path: str, **kw: Any) -> Any:
         if user not in self.tokens:
-            state = self.client.app.state
-            found = state.users.get(user)
-            self.tokens[user], _ = state.tokens.create(
-                found.id, user, name="t", scope="read_write", origin=Origin()
-            )
+            self.tokens[user] = direct_token(self.client, user)
         return self.client.request(method, path, headers=bearer(self.tokens[user]), **kw)
 
     def employee(self, **fields: Any) -> dict[str, Any]:

@@ -14,8 +14,7 @@ import pytest
 
 from runtime.metadata.package import read_package_bytes
 from runtime.metadata.validate import definition_issues
-from runtime.security.audit import Origin
-from tests.auth_support import add_user, bearer, make_client
+from tests.auth_support import add_user, bearer, direct_token, make_client
 
 CORE: dict[str, Any] = {
     "name": "core",
@@ -193,11 +192,7 @@ class Apps:
 
     def call(self, user: str, method: str, path: str, **kw: Any) -> Any:
         if user not in self.tokens:
-            state = self.client.app.state
-            found = state.users.get(user)
-            self.tokens[user], _ = state.tokens.create(
-                found.id, user, name="t", scope="read_write", origin=Origin()
-            )
+            self.tokens[user] = direct_token(self.client, user)
         return self.client.request(method, path, headers=bearer(self.tokens[user]), **kw)
 
     def make(self, user: str, path: str, **fields: Any) -> dict[str, Any]:

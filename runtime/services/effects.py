@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -46,6 +46,17 @@ def _failed(path: str, message: str) -> ValidationFailed:
     return ValidationFailed.from_issues(
         "an effect could not be written", [Issue(path, message, "EFFECT_FAILED")]
     )
+
+
+class Site(NamedTuple):
+    """Where an effect is written: the transaction, who writes, the record it is of."""
+
+    conn: Connection
+    actor: Actor
+    qualified: str
+    record: Mapping[str, Any]
+    env: Env
+    path: str
 
 
 Act = Callable[[Connection, Actor, str, int, str, Mapping[str, Any]], Any]
@@ -86,8 +97,8 @@ class Effects:
             who = self._actor(actor, spec, cause)
             me = actor.stored_id  # @me is who acted, even where the system writes
             env = record_env(conn, self.reader.table, qualified, self.records.clock, me)
-            path = f"/effects/{index}/{kind}"
-            getattr(self, f"_{kind}")(conn, who, qualified, record, spec, env, path)
+            site = Site(conn, who, qualified, record, env, f"/effects/{index}/{kind}")
+            getattr(self, f"_{kind}")(site, spec)
             if kind in ("set", "act") and not gone:  # the record changed: read it again
                 record = self.records.locked_row(conn, qualified, record_id)
 
@@ -131,16 +142,8 @@ class Effects:
             asked = [n for n in names if not obj.by_name[n].spec.get("system")]
             self.records.permits.check(conn, actor, target, "update", record_id, asked)
 
-    def _update(
-        self,
-        conn: Connection,
-        actor: Actor,
-        qualified: str,
-        record: Mapping[str, Any],
-        spec: Mapping[str, Any],
-        env: Env,
-        path: str,
-    ) -> None:
+    def _update(self, at: Site, spec: Mapping[str, Any]) -> None:
+        conn, actor, qualified, record, env, path = at
         pointer = self.compile(qualified, str(spec["record"]))
         target = pointer.expr.type.target
         try:
@@ -156,16 +159,8 @@ class Effects:
         if changed:
             self.records.write_changes(conn, actor, target, before, changed, "update")
 
-    def _create(
-        self,
-        conn: Connection,
-        actor: Actor,
-        qualified: str,
-        record: Mapping[str, Any],
-        spec: Mapping[str, Any],
-        env: Env,
-        path: str,
-    ) -> None:
+    def _create(self, at: Site, spec: Mapping[str, Any]) -> None:
+        conn, actor, qualified, record, env, path = at
         target = str(spec["object"])
         if "." not in target:
             target = f"{qualified.partition('.')[0]}.{target}"
@@ -218,16 +213,8 @@ class Effects:
                 raise _failed(f"{path}/where", f"row {row['id']}: {error}") from None
         return child, out, env
 
-    def _each(
-        self,
-        conn: Connection,
-        actor: Actor,
-        qualified: str,
-        record: Mapping[str, Any],
-        spec: Mapping[str, Any],
-        _: Env,
-        path: str,
-    ) -> None:
+    def _each(self, at: Site, spec: Mapping[str, Any]) -> None:
+        conn, actor, qualified, record, env, path = at
         child, rows, env = self._related(conn, actor, qualified, record, spec, path)
         for row in rows:
             changed = self._values(child, child, spec["set"], row, env, f"{path}/set")
@@ -236,34 +223,18 @@ class Effects:
                 self._check(conn, actor, child, int(row["id"]), list(changed))
                 self.records.write_changes(conn, actor, child, row, changed, "update")
 
-    def _set(
-        self,
-        conn: Connection,
-        actor: Actor,
-        qualified: str,
-        record: Mapping[str, Any],
-        spec: Mapping[str, Any],
-        env: Env,
-        path: str,
-    ) -> None:
+    def _set(self, at: Site, spec: Mapping[str, Any]) -> None:
+        conn, actor, qualified, record, env, path = at
         changed = self._values(qualified, qualified, spec, record, env, path)
         changed = {k: v for k, v in changed.items() if record.get(k) != v}
         if changed:
             self._check(conn, actor, qualified, int(record["id"]), list(changed))
             self.records.write_changes(conn, actor, qualified, record, changed, "update")
 
-    def _act(
-        self,
-        conn: Connection,
-        actor: Actor,
-        qualified: str,
-        record: Mapping[str, Any],
-        spec: Mapping[str, Any],
-        env: Env,
-        path: str,
-    ) -> None:
+    def _act(self, at: Site, spec: Mapping[str, Any]) -> None:
         """Take a workflow action on the record, or on each related row ``where`` accepts;
         a row the action does not leave from is left alone."""
+        conn, actor, qualified, record, _env, path = at
         assert self.act is not None
         if spec.get("relation"):
             target, rows, _ = self._related(conn, actor, qualified, record, spec, path)
@@ -277,16 +248,8 @@ class Effects:
                 if error.code != "INVALID_TRANSITION":
                     raise
 
-    def _notify(
-        self,
-        conn: Connection,
-        actor: Actor,
-        qualified: str,
-        record: Mapping[str, Any],
-        spec: Mapping[str, Any],
-        env: Env,
-        path: str,
-    ) -> None:
+    def _notify(self, at: Site, spec: Mapping[str, Any]) -> None:
+        conn, actor, qualified, record, env, path = at
         try:
             text = self.compile(qualified, str(spec["message"])).evaluate(dict(record), env)
         except FormulaError as error:
@@ -306,18 +269,10 @@ class Effects:
             )
             outbox.notified(conn, self.jobs, who, str(text), spec, env.now, cause)
 
-    def _webhook(
-        self,
-        conn: Connection,
-        actor: Actor,
-        qualified: str,
-        record: Mapping[str, Any],
-        spec: Mapping[str, Any],
-        env: Env,
-        path: str,
-    ) -> None:
+    def _webhook(self, at: Site, spec: Mapping[str, Any]) -> None:
         """Queue a call of the endpoint (in this transaction: no write, no call); the body
         holds what the effect declares, never the whole record."""
+        conn, actor, qualified, record, env, path = at
         data = self._values(qualified, None, spec.get("body") or {}, record, env, f"{path}/body")
         app, _, obj = qualified.partition(".")
         event = {
