@@ -23,13 +23,17 @@ MAX_RELATED = 10_000
 
 
 class _Columns:
-    def __init__(self, record: Mapping[str, Any], table: sa.Table) -> None:
-        self._record = record
+    """The record's values as bound parameters (``rec_<name>``), so one compiled query
+    serves every record: a formula run over 2,000 rows compiles its lookups once."""
+
+    def __init__(self, table: sa.Table, used: set[str]) -> None:
         self._table = table
+        self._used = used
 
     def __getitem__(self, name: str) -> Any:
         column = self._table.c[name]
-        return sa.literal(self._record.get(name), column.type)
+        self._used.add(name)
+        return sa.bindparam(f"rec_{name}", type_=column.type, required=True)
 
     def __getattr__(self, name: str) -> Any:
         return self[name]
@@ -38,8 +42,8 @@ class _Columns:
 class _RecordRow:
     """Looks like a table to the compiler; its columns are the record's values."""
 
-    def __init__(self, record: Mapping[str, Any], table: sa.Table) -> None:
-        self.c = _Columns(record, table)
+    def __init__(self, table: sa.Table, used: set[str]) -> None:
+        self.c = _Columns(table, used)
 
 
 class SqlLookups:
@@ -47,12 +51,27 @@ class SqlLookups:
         self.conn = conn
         self.compiler = compiler
         self.table = table
+        self._queries: dict[int, tuple[ir.Expr, Any, set[str]]] = {}
+
+    def _query(self, expr: ir.Expr) -> tuple[Any, set[str]]:
+        """The query of ``expr`` and the record columns it reads (compiled once)."""
+        found = self._queries.get(id(expr))
+        if found is None or found[0] is not expr:
+            used: set[str] = set()
+            row = _RecordRow(self.table, used)
+            if isinstance(expr, ir.Related):
+                query = self.compiler.related(expr, row).limit(MAX_RELATED + 1)
+            else:
+                query = sa.select(self.compiler.value(expr, row))
+            found = (expr, query, used)
+            self._queries[id(expr)] = found
+        return found[1], found[2]
 
     def fetch(self, expr: ir.Expr, record: Mapping[str, Any]) -> Any:
-        row = _RecordRow(record, self.table)
+        query, used = self._query(expr)
+        params = {f"rec_{name}": record.get(name) for name in used}
         if isinstance(expr, ir.Related):
-            query = self.compiler.related(expr, row).limit(MAX_RELATED + 1)
-            values = list(self.conn.execute(query).scalars())
+            values = list(self.conn.execute(query, params).scalars())
             if len(values) > MAX_RELATED:
                 raise FormulaError(
                     f"more than {MAX_RELATED:,} related records; use SUM, COUNT, AVERAGE, MIN "
@@ -62,5 +81,5 @@ class SqlLookups:
                 )
             item = expr.type.of or FType("any")
             return [self.compiler.python_value(v, item) for v in values]
-        value = self.conn.execute(sa.select(self.compiler.value(expr, row))).scalar()
+        value = self.conn.execute(query, params).scalar()
         return self.compiler.python_value(value, expr.type)

@@ -37,7 +37,7 @@ from runtime.services.formula_env import record_env
 from runtime.services.jobs import JobContext, JobFailed
 from runtime.services.records import Records
 from runtime.services.timers import moment
-from runtime.storage.engine import write_transaction
+from runtime.storage.engine import read_connection, write_transaction
 from runtime.storage.jobs import JobStore
 
 log = logging.getLogger("tenon.automations")
@@ -219,6 +219,10 @@ class Automations:
         """Queue each schedule automation's next run unless one is queued; cancel the
         runs of automations that are gone."""
         wanted = {f"{KIND}:{a.qualname}": a for a in self.scheduled}
+        with read_connection(self.jobs.engine) as conn:
+            queued = self.jobs.queued_keys(conn, f"{KIND}:")
+        if queued == set(wanted):
+            return  # nothing to queue or cancel: no write
         with write_transaction(self.jobs.engine) as conn:
             queued = self.jobs.queued_keys(conn, f"{KIND}:")
             for key in queued - set(wanted):

@@ -135,12 +135,24 @@ class Effects:
     def _check(
         self, conn: Connection, actor: Actor, target: str, record_id: int, names: Any
     ) -> None:
-        """The acting user must be allowed to update the record, and the fields their
+        self._check_many(conn, actor, target, {record_id: names})
+
+    def _check_many(
+        self, conn: Connection, actor: Actor, target: str, fields: Mapping[int, Any]
+    ) -> None:
+        """The acting user must be allowed to update the records, and the fields their
         rules can grant (``system`` fields are the app's to set, never a user's)."""
-        if not actor.is_system:
-            obj = self.reader.object(target)
-            asked = [n for n in names if not obj.by_name[n].spec.get("system")]
-            self.records.permits.check(conn, actor, target, "update", record_id, asked)
+        if actor.is_system or not fields:
+            return
+        obj = self.reader.object(target)
+        asked = {
+            i: [n for n in names if not obj.by_name[n].spec.get("system")]
+            for i, names in fields.items()
+        }
+        found = self.records.permits.check_many(conn, actor, target, "update", asked)
+        refused = next((e for e in found.values() if isinstance(e, TenonError)), None)
+        if refused is not None:
+            raise refused
 
     def _update(self, at: Site, spec: Mapping[str, Any]) -> None:
         conn, actor, qualified, record, env, path = at
@@ -216,12 +228,15 @@ class Effects:
     def _each(self, at: Site, spec: Mapping[str, Any]) -> None:
         conn, actor, qualified, record, env, path = at
         child, rows, env = self._related(conn, actor, qualified, record, spec, path)
-        for row in rows:
+        items = []
+        for row in rows:  # every value first (on the rows as they were), then one write
             changed = self._values(child, child, spec["set"], row, env, f"{path}/set")
             changed = {k: v for k, v in changed.items() if row.get(k) != v}
             if changed:
-                self._check(conn, actor, child, int(row["id"]), list(changed))
-                self.records.write_changes(conn, actor, child, row, changed, "update")
+                items.append((row, changed))
+        if items:
+            self._check_many(conn, actor, child, {int(r["id"]): list(c) for r, c in items})
+            self.records.write_many(conn, actor, child, items, "update")
 
     def _set(self, at: Site, spec: Mapping[str, Any]) -> None:
         conn, actor, qualified, record, env, path = at
