@@ -87,6 +87,11 @@ def test_todos_are_checked_like_steps() -> None:
         app["workflows"][0]["states"][2]["todos"] = [
             {"name": "a", "to": [{"user": "amount"}]},
             {"name": "a", "to": [{"role": "staff"}], "deadline": {"due": "TODAY() > 1"}},
+            {
+                "name": "b",
+                "to": [{"role": "staff"}],
+                "deadline": {"due": "3", "escalate": {"after": 1, "do": "approve"}},
+            },
         ]
 
     found = _issues(todos)
@@ -94,3 +99,4 @@ def test_todos_are_checked_like_steps() -> None:
     assert (f"{base}/0/to/0/user", "FORMULA_TYPE") in found
     assert (f"{base}/1/name", "DUPLICATE") in found
     assert (f"{base}/1/deadline/due", "FORMULA_TYPE") in found
+    assert (f"{base}/2/deadline/escalate/do", "INVALID") in found

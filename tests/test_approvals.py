@@ -360,3 +360,22 @@ def test_the_openapi_document_lists_the_approval_actions_and_the_inbox(exp: Org)
     assert "to" in body["content"]["application/json"]["schema"]["properties"]
     assert f"{base}/approvals" in doc["paths"] and "/api/v1/tasks" in doc["paths"]
     assert "/api/v1/apps/exp/objects/employee/records/{id}/approvals" not in doc["paths"]
+
+
+def test_the_submitter_sees_where_their_requests_stand(exp: Org) -> None:
+    first = exp.act("emp", exp.expense(title="A", amount="2000"), "submit").json()
+    second = exp.act("emp", exp.expense(title="B"), "submit").json()
+    exp.act("mgr", first, "approve")
+    exp.act("mgr", second, "approve")
+    mine = exp.call("emp", "GET", "/api/v1/approvals").json()
+    assert [
+        (a["record_id"], a["status"], a["current_step"], a["waiting_for"]) for a in mine["data"]
+    ] == [
+        (second["id"], "approved", None, []),
+        (first["id"], "running", "hrbp", ["hana"]),
+    ]
+    running = exp.call("emp", "GET", "/api/v1/approvals", params={"status": "running"}).json()
+    assert [a["record_id"] for a in running["data"]] == [first["id"]]
+    assert exp.call("mgr", "GET", "/api/v1/approvals").json()["data"] == []  # not theirs
+    trail = exp.trail(first).json()["approvals"][0]
+    assert (trail["current_step"], trail["waiting_for"]) == ("hrbp", ["hana"])

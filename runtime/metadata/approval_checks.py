@@ -28,12 +28,17 @@ def _people(c: Checker, path: str, rules: Any, obj: Mapping[str, Any] | None) ->
                 c.add(f"{where}/field", f"{rule['field']} is not a user field", "TYPE")
 
 
-def _deadline(c: Checker, path: str, raw: Any, obj: Mapping[str, Any] | None) -> None:
+def _deadline(
+    c: Checker, path: str, raw: Any, obj: Mapping[str, Any] | None, todo: bool = False
+) -> None:
     if not isinstance(raw, dict):
         return
     escalate = raw.get("escalate")
     if isinstance(escalate, dict):
         does = escalate.get("do", "notify")
+        if todo and does in ("approve", "reject"):
+            message = f"a to-do decides nothing: its escalation can notify or transfer, not {does}"
+            c.add(f"{path}/escalate/do", message, "INVALID")
         if does in ("notify", "transfer") and not escalate.get("to"):
             c.add(f"{path}/escalate", f"an escalation that does {does} needs to", "MISSING")
         _people(c, f"{path}/escalate/to", escalate.get("to"), obj)
@@ -52,7 +57,7 @@ def check_approvals(c: Checker) -> None:
             c.unique_names(todos, f"{where}/todos", "to-do")
             for t, todo in todos:
                 _people(c, f"{where}/todos/{t}/to", todo.get("to"), obj)
-                _deadline(c, f"{where}/todos/{t}/deadline", todo.get("deadline"), obj)
+                _deadline(c, f"{where}/todos/{t}/deadline", todo.get("deadline"), obj, todo=True)
             approval = state.get("approval")
             if not isinstance(approval, dict):
                 continue

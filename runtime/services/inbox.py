@@ -113,6 +113,46 @@ def inbox(
     }
 
 
+def _approval(run: Any, names: dict[int, str], waiting: list[str]) -> dict[str, Any]:
+    route = json.loads(run.route)
+    return {
+        "id": run.id,
+        "app": run.app,
+        "object": run.object,
+        "record_id": run.record_id,
+        "state": run.state,
+        "status": run.status,
+        "summary": run.summary,
+        "submitter": names.get(run.submitter_id),
+        "app_version": run.app_version,
+        "started_at": _iso(run.started_at),
+        "ended_at": _iso(run.ended_at),
+        "current_step": route[run.step]["name"] if run.status == "running" else None,
+        "waiting_for": waiting,
+    }
+
+
+def submitted(
+    conn: Connection, actor: Actor, running_only: bool, before: int | None, limit: int
+) -> dict[str, Any]:
+    """The approvals the caller submitted ("my requests"), newest first: where each
+    stands and whom it waits for."""
+    runs = tasks.submitted(conn, actor.user_id, running_only, before, limit + 1)
+    more = len(runs) > limit
+    runs = runs[:limit]
+    waiting: dict[int, list[int]] = {}
+    for run in runs:
+        if run.status == tasks.RUNNING:
+            rows = tasks.of_step(conn, run.id, run.step)
+            waiting[run.id] = [t.assignee_id for t in rows if t.status == tasks.PENDING]
+    ids = [actor.user_id] + [i for found in waiting.values() for i in found]
+    names = tasks.usernames(conn, ids)
+    data = [
+        _approval(run, names, [names.get(i, "") for i in waiting.get(run.id, [])]) for run in runs
+    ]
+    return {"data": data, "next_cursor": str(runs[-1].id) if more and runs else None}
+
+
 def trail(
     conn: Connection, reader: Reader, actor: Actor, qualified: str, record_id: int, now: datetime
 ) -> dict[str, Any]:
@@ -127,17 +167,14 @@ def trail(
     out = []
     for run in approvals:
         route = json.loads(run.route)
+        pending = [  # whom it waits for
+            t["assignee"]
+            for t in listed
+            if t["status"] == "pending" and _in(rows, t["id"], run.id, run.step)
+        ]
         out.append(
             {
-                "id": run.id,
-                "state": run.state,
-                "status": run.status,
-                "summary": run.summary,
-                "submitter": names.get(run.submitter_id),
-                "app_version": run.app_version,
-                "started_at": _iso(run.started_at),
-                "ended_at": _iso(run.ended_at),
-                "current_step": route[run.step]["name"] if run.status == "running" else None,
+                **_approval(run, names, pending),
                 "steps": [
                     {
                         "name": step["name"],

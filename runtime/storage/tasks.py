@@ -213,3 +213,15 @@ def of_record(conn: Connection, qualified: str, record_id: int) -> tuple[list[An
         .order_by(TASKS.c.id)
     )
     return list(approvals), list(tasks)
+
+
+def submitted(
+    conn: Connection, user_id: int, running_only: bool, before: int | None, limit: int
+) -> list[Any]:
+    """The approvals ``user_id`` submitted, newest first, before the id ``before``."""
+    query = sa.select(APPROVALS).where(APPROVALS.c.submitter_id == user_id)
+    if running_only:
+        query = query.where(APPROVALS.c.status == RUNNING)
+    if before is not None:
+        query = query.where(APPROVALS.c.id < before)
+    return list(conn.execute(query.order_by(APPROVALS.c.id.desc()).limit(limit)))

@@ -143,6 +143,20 @@ TASKS = {
 }
 
 
+MINE = {
+    "get": {
+        "tags": ["tasks"],
+        "summary": "The approvals the caller submitted, newest first",
+        "parameters": [
+            {"name": "status", "in": "query", "schema": {"enum": ["running", "all"]}},
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+            {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+        ],
+        "responses": {"200": {"description": "OK", "content": {"application/json": {}}}},
+    }
+}
+
+
 def _action_paths(app: AppDef, obj: ObjectDef) -> dict[str, Any]:
     """One path per workflow action, its body the comment, version and declared inputs."""
     if obj.workflow is None:
@@ -398,6 +412,7 @@ def document(apps: Mapping[str, AppDef], version: str) -> dict[str, Any]:
             paths.update(_paths(app, obj))
             paths.update(_action_paths(app, obj))
     paths["/api/v1/tasks"] = TASKS
+    paths["/api/v1/approvals"] = MINE
     return {
         "openapi": "3.1.0",
         "info": {"title": "Tenon", "version": version},

@@ -2,6 +2,8 @@
 
     GET /api/v1/tasks                  the caller's tasks (?status=pending|waiting|closed|all,
                                        ?kind=approval,todo,cc, ?limit=, ?cursor=)
+    GET /api/v1/approvals              the approvals the caller submitted ("my requests"),
+                                       newest first, with whom each waits for
     GET /api/v1/apps/{app}/objects/{object}/records/{id}/approvals
                                        the record's approvals, steps, decisions and to-dos
 
@@ -42,6 +44,22 @@ def list_tasks(request: Request) -> Response:
     return JSONResponse(found)
 
 
+def my_requests(request: Request) -> Response:
+    """The approvals the caller submitted, newest first (``?status=running|all``)."""
+    actor = auth.require_actor(request)
+    status = request.query_params.get("status", "all")
+    if status not in ("running", "all"):
+        raise body.invalid("status", "status must be running or all")
+    limit = body.query_int(request, "limit", default=50, minimum=1, maximum=500)
+    cursor = request.query_params.get("cursor")
+    if cursor is not None and (not cursor.isdigit() or len(cursor) > 18):
+        raise body.invalid("cursor", "cursor must be the next_cursor of a previous page")
+    with read_connection(request.app.state.engine) as conn:
+        before = int(cursor) if cursor else None
+        found = inbox.submitted(conn, actor, status == "running", before, limit)
+    return JSONResponse(found)
+
+
 def approvals(request: Request) -> Response:
     actor = auth.require_actor(request)
     read = reader(request)
@@ -54,5 +72,6 @@ def approvals(request: Request) -> Response:
 
 routes = [
     Route("/api/v1/tasks", list_tasks, methods=["GET"]),
+    Route("/api/v1/approvals", my_requests, methods=["GET"]),
     Route(f"{BASE}/records/{{id}}/approvals", approvals, methods=["GET"]),
 ]
