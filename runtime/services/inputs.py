@@ -188,7 +188,7 @@ def defaults(obj: ObjectDef, given: Mapping[str, Any]) -> dict[str, Any]:
             continue
         default = fdef.spec["default"]
         if isinstance(default, Mapping):
-            continue  # formula defaults are filled by the form from the same formula
+            continue  # formula defaults: runtime.services.defaults, on the values sent
         try:
             out[fdef.name] = coerce_value(default, fdef.spec)
         except CoerceError:

@@ -33,11 +33,13 @@ from sqlalchemy.engine import Connection
 
 from runtime.clock import Clock
 from runtime.errors import Conflict, Forbidden, Issue, TenonError, ValidationFailed
+from runtime.formula.evaluator import Env
 from runtime.metadata.model import SOFT_DELETE_COLUMN, ObjectDef
 from runtime.metadata.workflows import STATE_COLUMN
 from runtime.security.actor import Actor
 from runtime.services import inputs
 from runtime.services.computed import Computed
+from runtime.services.defaults import Defaults
 from runtime.services.permits import Permits
 from runtime.services.reading import Reader
 from runtime.services.rules import Rules
@@ -81,6 +83,7 @@ class Records:
         self.permits = Permits(reader)
         self.computed = computed or Computed(reader.apps, reader.clock, reader.table)
         self.rules = Rules(reader.policy.engine, self.computed.table, self.clock, self._forms)
+        self.defaults = Defaults(reader, self.clock)
         # run in the write's transaction on the records as written (timers, next automations)
         self.hooks: list[Hook] = []  # told of every write, in its transaction
 
@@ -118,6 +121,7 @@ class Records:
         known = inputs.Known()
         known.prefetch(conn, app, obj.stored_fields, rows, self.reader.table)
         issues: list[Issue] = []
+        env: list[Env] = []  # the formula defaults' environment, made at most once
         prepared: list[dict[str, Any]] = []
         sent: list[list[str]] = []
         for i, data in enumerate(rows):
@@ -129,6 +133,7 @@ class Records:
                 conn, app, obj, data, self.reader.table, where, known, actor.is_system
             )
             values = {**inputs.defaults(obj, values), **values}
+            values = self.defaults.fill(conn, actor, qualified, obj, values, env)
             named = {x.path for x in found}  # a field with a bad value is not also "required"
             found += [x for x in inputs.missing(obj, values, where) if x.path not in named]
             issues += found

@@ -1,0 +1,66 @@
+"""Formula defaults (``"default": {"formula": "hire_date"}``) of a record being created:
+each field the caller did not send gets its formula's value, computed on the values sent
+(and the constant defaults), in field order, so a later default may read an earlier one.
+
+A formula that cannot be computed for this record leaves the field blank; if the field
+is required, the create is then refused with ``REQUIRED`` on it, as if nothing was sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from runtime.clock import Clock
+from runtime.formula.errors import FormulaError
+from runtime.formula.evaluator import Compiled, Env
+from runtime.metadata.fieldtypes import CoerceError
+from runtime.metadata.model import ObjectDef
+from runtime.security.actor import Actor
+from runtime.services.formula_env import record_env
+from runtime.services.reading import Reader
+
+
+class Defaults:
+    def __init__(self, reader: Reader, clock: Clock) -> None:
+        self.reader = reader
+        self.clock = clock
+        self._compiled: dict[tuple[str, str], Compiled] = {}
+
+    def _formulas(self, obj: ObjectDef) -> list[tuple[Any, str]]:
+        return [
+            (f, str(f.spec["default"]["formula"]))
+            for f in obj.stored_fields
+            if isinstance(f.spec.get("default"), Mapping) and "formula" in f.spec["default"]
+        ]
+
+    def fill(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        obj: ObjectDef,
+        values: dict[str, Any],
+        env: list[Env],
+    ) -> dict[str, Any]:
+        """``values`` with the formula defaults of the fields not given (``env`` caches
+        the formula environment across the rows of one create)."""
+        pending = [(f, t) for f, t in self._formulas(obj) if f.name not in values]
+        if not pending:
+            return values
+        if not env:
+            tables = self.reader.table
+            env.append(record_env(conn, tables, qualified, self.clock, actor.stored_id))
+        out = dict(values)
+        for fdef, text in pending:
+            key = (qualified, text)
+            if key not in self._compiled:
+                self._compiled[key] = self.reader.policy.engine.compile(text, qualified)
+            try:
+                value = self._compiled[key].evaluate(out, env[0])
+                out[fdef.name] = None if value is None else fdef.coerce(value)
+            except (FormulaError, CoerceError):
+                out[fdef.name] = None
+        return out
