@@ -189,3 +189,49 @@ def test_an_offboarding_case_terminates_the_employee_when_it_completes(hr: HR) -
     history = hr.call("admin", "GET", f"employee/records/{hr.ids['emp']}/history").json()["data"]
     assert history[-1]["on_behalf_of"].startswith("effect of action:complete on offboarding_case")
     assert hr.get("admin", "department", hr.ids["plat"]).json()["headcount"] == 1
+
+
+def test_start_rating_creates_one_result_per_employee_of_the_period(hr: HR) -> None:
+    late = hr.make(
+        "employee",
+        employee_no="E0099",
+        name="Late",
+        department=hr.ids["plat"],
+        job_level=hr.ids["P5"],
+        hire_date="2026-01-05",  # after the period: no result
+        contract_type="open_ended",
+        base_salary_monthly="10000",
+    )
+    cycle = hr.make(
+        "performance_cycle",
+        name="FY2025 Annual",
+        year=2025,
+        period_start="2025-01-01",
+        period_end="2025-12-31",
+        rating_cutoff_date="2025-09-30",
+    )
+    started = hr.call(
+        "admin", "POST", f"performance_cycle/records/{cycle['id']}/actions/start_rating", json={}
+    )
+    assert started.status_code == 200 and started.json()["status"] == "rating"
+    results = hr.call("admin", "GET", "performance_result/records", params={"limit": 50}).json()[
+        "data"
+    ]
+    assert sorted(r["employee"] for r in results) == sorted(
+        hr.ids[n] for n in ("ceo", "hana", "mgr", "emp")
+    )
+    assert late["id"] not in {r["employee"] for r in results}
+    emp = next(r for r in results if r["employee"] == hr.ids["emp"])
+    assert (emp["cycle"], emp["department"], emp["manager"], emp["rating_status"]) == (
+        cycle["id"],
+        hr.ids["plat"],
+        hr.ids["mgr"],
+        "missing",
+    )
+    # the manager proposes for a direct report while the cycle is in rating
+    path = f"performance_result/records/{emp['id']}"
+    proposed = hr.call(
+        "mgr", "PATCH", path, json={"proposed_rating": "A", "version": emp["version"]}
+    )
+    assert proposed.status_code == 200 and proposed.json()["final_rating"] == "A"
+    assert hr.call("emp", "GET", path).status_code == 404  # not before publication

@@ -316,6 +316,7 @@ def test_effects_on_other_records_are_validated() -> None:
         transitions[1]["effects"][0]["create"]["values"]["nothing"] = "1"
         transitions[1]["effects"][0]["create"]["values"]["reason"] = "days"
         transitions[2]["effects"][1]["create"]["object"] = "core.ghost"
+        transitions[1]["effects"][0]["create"]["for_each"] = {"field": "reason", "where": "1"}
 
     found = _effects_issues(broken)
     base = "/workflows/0/transitions"
@@ -324,3 +325,4 @@ def test_effects_on_other_records_are_validated() -> None:
     assert (f"{base}/1/effects/0/create/values/nothing", "UNRESOLVED") in found
     assert (f"{base}/1/effects/0/create/values/reason", "FORMULA_TYPE") in found
     assert (f"{base}/2/effects/1/create/object", "UNRESOLVED") in found
+    assert (f"{base}/1/effects/0/create/for_each/field", "UNRESOLVED") in found

@@ -68,6 +68,9 @@ def check_writes(f: Any, path: str, effect: Mapping[str, Any], obj: str | None) 
             message = f"names object {target!r}, which neither this app nor a required one has"
             f.c.add(f"{path}/create/object", message, "UNRESOLVED")
         _assignments(f, f"{path}/create/values", create.get("values"), obj, target)
+        each = create.get("for_each")
+        if isinstance(each, dict) and target is not None and f.engine.catalog.get(target):
+            _for_each(f, f"{path}/create/for_each", each, target)
     each = effect.get("each")
     if isinstance(each, dict):
         relations = f.engine.catalog[obj].relations
@@ -86,6 +89,16 @@ def check_writes(f: Any, path: str, effect: Mapping[str, Any], obj: str | None) 
     if isinstance(hook, dict) and isinstance(hook.get("body"), dict):
         for name, text in hook["body"].items():
             f.check(f"{path}/webhook/body/{name}", text, obj, condition=False, syntax=True)
+
+
+def _for_each(f: Any, path: str, each: Mapping[str, Any], target: str) -> None:
+    """``field`` is a reference of the new record; ``where`` a condition on it."""
+    field = f.engine.catalog[target].fields.get(str(each.get("field")))
+    if field is None or field.spec.get("type") != "reference":
+        message = f"{each.get('field')!r} is not a reference field of {target}"
+        f.c.add(f"{path}/field", message, "UNRESOLVED")
+        return
+    f.check(f"{path}/where", each.get("where"), target)
 
 
 def _act(f: Any, path: str, act: Mapping[str, Any], obj: str) -> None:

@@ -172,26 +172,75 @@ class Effects:
             self.records.write_changes(conn, actor, target, before, changed, "update")
 
     def _create(self, at: Site, spec: Mapping[str, Any]) -> None:
+        """One record, or with ``for_each`` one per row of another object: its
+        reference ``field`` set to the row, kept when ``where`` (a condition on the new
+        record, which may read the row and the values through their references) holds."""
         conn, actor, qualified, record, env, path = at
         target = str(spec["object"])
         if "." not in target:
             target = f"{qualified.partition('.')[0]}.{target}"
         values = self._values(qualified, target, spec["values"], record, env, f"{path}/values")
         obj = self.reader.object(target)
-        users = [v for k, v in values.items() if obj.by_name[k].storage == "user"]
+        rows = [values]
+        each = spec.get("for_each")
+        if each:
+            rows = self._for_each(conn, actor, target, values, each, f"{path}/for_each")
+        users = [v for row in rows for k, v in row.items() if obj.by_name[k].storage == "user"]
         names = tasks.usernames(conn, users)
-        data = {
-            k: names.get(v) if obj.by_name[k].storage == "user" and v is not None else to_json(v)
-            for k, v in values.items()
-        }
+        data = [
+            {
+                k: names.get(v)
+                if obj.by_name[k].storage == "user" and v is not None
+                else to_json(v)
+                for k, v in row.items()
+            }
+            for row in rows
+        ]
+        if not data:
+            return
         try:
-            self.records.create(conn, actor, target, data)
+            self.records.create_many(conn, actor, target, data, single=not each)
         except TenonError as error:
             found = error.details or [Issue("", error.message, error.code)]
             issues = [Issue(f"{path}/values{d.path}", d.message, d.code) for d in found]
             refused = ValidationFailed.from_issues(f"the {obj.name} was not created", issues)
             refused.code, refused.status = error.code, error.status
             raise refused from None
+
+    def _for_each(
+        self,
+        conn: Connection,
+        actor: Actor,
+        target: str,
+        values: Mapping[str, Any],
+        each: Mapping[str, Any],
+        path: str,
+    ) -> list[dict[str, Any]]:
+        """The new records of a ``for_each`` create: ``values`` plus each row's id."""
+        field = str(each["field"])
+        source = self.reader.object(target).by_name[field].target
+        assert source is not None
+        iterated = source if "." in source else f"{target.partition('.')[0]}.{source}"
+        table = self.reader.table(iterated)
+        query = sa.select(table.c.id).order_by(table.c.id).limit(MAX_ROWS + 1)
+        if SOFT_DELETE_COLUMN in table.c:
+            query = query.where(table.c[SOFT_DELETE_COLUMN].is_(None))
+        ids = list(conn.execute(query).scalars())
+        if len(ids) > MAX_ROWS:
+            raise _failed(path, f"more than {MAX_ROWS} records to create at once")
+        rows = [{**values, field: int(i)} for i in ids]
+        if not each.get("where"):
+            return rows
+        env = record_env(conn, self.reader.table, target, self.records.clock, actor.stored_id)
+        where = self.compile(target, str(each["where"]))
+        kept = []
+        for row in rows:
+            try:
+                if where.evaluate(row, env) is True:
+                    kept.append(row)
+            except FormulaError as error:
+                raise _failed(f"{path}/where", f"{iterated} {row[field]}: {error}") from None
+        return kept
 
     def _related(
         self,
