@@ -501,3 +501,31 @@ def test_select_becomes_multi_select_keeping_values(engine: Engine, install: Ins
     install(v2)
     statuses = [r["status"] for r in select_all(engine, v2, "employee")]
     assert statuses == [["active"], ["active"], ["leaver"], None]
+
+
+def test_removing_a_workflow_with_states_needs_consent_and_keeps_them(
+    engine: Engine, install: Installer
+) -> None:
+    flowing = people()
+    flowing["workflows"] = [
+        {
+            "name": "employee_flow",
+            "object": "employee",
+            "states": [{"name": "active"}, {"name": "gone"}],
+            "transitions": [{"action": "leave", "from": ["active"], "to": "gone"}],
+        }
+    ]
+    install(flowing)
+    seed_people(engine)
+    with engine.begin() as conn:  # seeded rows are written directly: give them a state
+        conn.execute(sa.text("UPDATE app_people__employee SET state = 'active'"))
+    before = schema_dump(engine)
+    v2 = people("2.0.0")  # the same app without its workflow
+    with pytest.raises(DataLossRefused) as refused:
+        install(v2)
+    assert "employee.state" in refused.value.details[0].message
+    assert schema_dump(engine) == before
+    result = install(v2, allow_data_loss=True)
+    assert [(a["object"], a["field"]) for a in result.archives] == [("employee", "state")]
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("app_people__employee")}
+    assert "state" not in columns

@@ -13,6 +13,7 @@ from typing import Any
 
 from runtime.metadata.fieldtypes import option_values
 from runtime.metadata.model import AppDef, FieldDef, ObjectDef
+from runtime.metadata.workflows import STATE_COLUMN
 
 CREATE_OBJECT = "create_object"
 DROP_OBJECT = "drop_object"
@@ -148,6 +149,10 @@ def _object_changes(old: ObjectDef, new: ObjectDef) -> list[Change]:
     for of in old.fields:
         if of.name not in consumed and of.stored:
             changes.append(Change(DROP_FIELD, old.name, of.name, of, None))
+    if old.workflow is not None and new.workflow is None:  # each record's state goes too
+        state = FieldDef(STATE_COLUMN, "text", {"name": STATE_COLUMN, "type": "text"})
+        note = "the workflow is removed"
+        changes.append(Change(DROP_FIELD, old.name, STATE_COLUMN, state, None, note))
     return changes
 
 

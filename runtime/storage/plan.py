@@ -153,7 +153,8 @@ def _table_diff(cur: sa.Table, want: sa.Table) -> TableDiff:
     diff.drop_indexes = [n for n, s in have_ix.items() if need_ix.get(n) != s]
     diff.add_indexes = [i for i in want.indexes if have_ix.get(str(i.name)) != need_ix[str(i.name)]]
     system = {"deleted_at", STATE_COLUMN}
-    diff.drop_columns = [c.name for c in cur.c if c.name in system and c.name not in want.c]
+    # a workflow's state column goes as a dropped field (counted, archived, with consent)
+    diff.drop_columns = [c.name for c in cur.c if c.name == "deleted_at" and c.name not in want.c]
     diff.add_columns = [fresh_column(c) for c in want.c if c.name in system and c.name not in cur.c]
     return diff
 
