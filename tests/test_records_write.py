@@ -365,3 +365,29 @@ def test_a_reader_builds_one_table_per_object_even_when_asked_at_once(
         thread.join()
     assert seen["reader"] == {id(reader.table("staff.employee"))}
     assert seen["computed"] == {id(records.computed.table("staff.employee"))}
+
+
+def test_auto_numbers_given_at_once_are_all_different(api: Api) -> None:
+    import threading
+
+    state = api.client.app.state  # type: ignore[attr-defined]
+    state.apps.install(
+        read_package_bytes(json.dumps(TICKETS).encode(), "desk.json"), actor="tester"
+    )
+    path = "/api/v1/apps/desk/objects/ticket/records"
+    api.call("ann", "POST", path, json={"subject": "warm"})  # the token exists before
+    barrier = threading.Barrier(12)
+    answers: list[Any] = []
+
+    def create(i: int) -> None:
+        barrier.wait()
+        answers.append(api.call("ann", "POST", path, json={"subject": f"s{i}"}))
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [a.status_code for a in answers] == [201] * 12, [a.text for a in answers]
+    numbers = [a.json()["number"] for a in answers]
+    assert len(set(numbers)) == 12

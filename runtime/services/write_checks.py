@@ -49,10 +49,19 @@ def auto_numbers(
         prefix, width = text[: counter.start()], len(counter.group(1))
         key = (fdef.name, prefix)
         if key not in counters:
+            _serialize(conn, f"{table.name}.{fdef.name}:{prefix}")
             counters[key] = _highest(conn, table.c[fdef.name], prefix)
         counters[key] += 1
         out[fdef.name] = prefix + str(counters[key]).zfill(width) + text[counter.end() :]
     return out
+
+
+def _serialize(conn: Connection, key: str) -> None:
+    """One numbering at a time per field and prefix, until the transaction ends: on
+    PostgreSQL a transaction-level advisory lock (two creates at once would otherwise
+    read the same highest number and collide); SQLite's write lock already does it."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
 
 
 def _highest(conn: Connection, column: Any, prefix: str) -> int:
