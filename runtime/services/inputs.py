@@ -10,7 +10,7 @@ can show all of them at once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,12 +37,19 @@ def blank(value: Any) -> bool:
     return value is None or value == "" or value == []
 
 
+Readable = Callable[[str, list[int]], set[int]]
+
+
 class Known:
     """Users and referenced records already looked up (for many rows at once)."""
 
-    def __init__(self) -> None:
+    def __init__(self, readable: Readable | None = None) -> None:
         self.users: dict[str, int | None] = {}
         self.records: dict[str, dict[int, bool]] = {}
+        # which of some ids of an object the writer may read (None: all, the system):
+        # a reference to a record one cannot read is refused like one to no record, so
+        # writing cannot probe what exists
+        self.readable = readable
 
     def prefetch(
         self,
@@ -74,6 +81,8 @@ class Known:
                     if SOFT_DELETE_COLUMN in table.c:
                         query = query.where(table.c[SOFT_DELETE_COLUMN].is_(None))
                     present = {int(i) for i in conn.execute(query).scalars()}
+                    if self.readable is not None and present:
+                        present &= self.readable(target, sorted(present))
                     seen.update({i: i in present for i in chunk})
 
 

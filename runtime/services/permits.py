@@ -12,7 +12,7 @@ what matched: the role, the action, the scope on this record, and the fields it 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -60,6 +60,20 @@ class Permits:
             int(row["id"]): [rule for i, rule in enumerate(rules) if row[f"r{i}"]]
             for row in conn.execute(query).mappings()
         }
+
+    def readable(
+        self, conn: Connection, actor: Actor
+    ) -> Callable[[str, list[int]], set[int]] | None:
+        """For a write by ``actor``: which ids of an object they may read (None for the
+        system, which reads everything). References are checked against it."""
+        if actor.is_system:
+            return None
+
+        def ids(target: str, wanted: list[int]) -> set[int]:
+            found = self.check_many(conn, actor, target, "read", dict.fromkeys(wanted, ()))
+            return {i for i, outcome in found.items() if not isinstance(outcome, TenonError)}
+
+        return ids
 
     def check(
         self,

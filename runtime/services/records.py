@@ -118,7 +118,7 @@ class Records:
             return []
         app = qualified.partition(".")[0]
         table = self.reader.table(qualified)
-        known = inputs.Known()
+        known = inputs.Known(self.permits.readable(conn, actor))
         known.prefetch(conn, app, obj.stored_fields, rows, self.reader.table)
         issues: list[Issue] = []
         env: list[Env] = []  # the formula defaults' environment, made at most once
@@ -266,7 +266,8 @@ class Records:
         obj = self.reader.object(qualified)
         table = self.reader.table(qualified)
         app = qualified.partition(".")[0]
-        values, issues = inputs.parse(conn, app, obj, data, self.reader.table)
+        known = inputs.Known(self.permits.readable(conn, actor))
+        values, issues = inputs.parse(conn, app, obj, data, self.reader.table, "", known)
         sent = sent_fields(values, data)
         self.permits.check(conn, actor, qualified, "update", record_id, sent)
         expected = version_of(version)
