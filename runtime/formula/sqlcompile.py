@@ -288,7 +288,10 @@ class SqlCompiler:
         base = self.compile(expr.base, row)
         other = self.alias(expr.target)
         value = self.compile(expr.body, other) if expr.body is not None else other.c[expr.name]
-        return sa.select(value).where(other.c.id == base).scalar_subquery()
+        # the record's own table comes from the enclosing statement, however deep this
+        # sits (an UPDATE's SET does not auto-correlate a subquery inside a subquery)
+        query = sa.select(value).where(other.c.id == base).correlate_except(other)
+        return query.scalar_subquery()
 
     def _rows(self, rows: ir.Related, row: Any) -> tuple[Any, list[SQL]]:
         parent = row.c.id if rows.base is None else self.compile(rows.base, row)

@@ -110,8 +110,11 @@ def build_table(
                 sa.UniqueConstraint(*constraint.fields, name=ident("uq", tname, constraint.name))
             )
         else:
-            where: str | None = (condition_sql or {})[constraint.name]
-            indexes.append((ident("uqw", tname, constraint.name), constraint.fields, True, where))
+            where: str | None = (condition_sql or {}).get(constraint.name)
+            if where is not None:  # a table built for reading needs no index (DDL has it)
+                indexes.append(
+                    (ident("uqw", tname, constraint.name), constraint.fields, True, where)
+                )
     for index in obj.indexes:
         indexes.append((ident("ix", tname, index.name), index.fields, False, None))
     if obj.workflow is not None:
