@@ -263,3 +263,80 @@ def test_a_probation_nobody_decided_is_confirmed_the_day_after_it_ends(w: World)
     assert employee["employment_status"] == "regular"
     history = w.call("admin", "GET", f"{PRB}/{case['id']}/history").json()["data"]
     assert history[-1]["on_behalf_of"] == "timer auto_confirm"
+
+
+SCORES_C = {
+    "score_job_knowledge": 2,
+    "score_quality": 2,
+    "score_productivity": 2,
+    "score_teamwork": 3,
+    "score_values": 2,
+}
+SCORES_B = {**SCORES_C, "score_job_knowledge": 3, "score_productivity": 3}
+
+
+def _recommend(w: World, name: str, **fields: Any) -> dict[str, Any]:
+    case = w.case(name)
+    done = w.call(
+        "mgr", "PATCH", f"{PRB}/{case['id']}", json={**fields, "version": case["version"]}
+    )
+    assert done.status_code == 200, done.text
+    sent = w.act("mgr", case, "submit_recommendation")
+    assert sent.status_code == 200, sent.text
+    return sent.json()  # type: ignore[no-any-return]
+
+
+def test_a_termination_goes_through_the_skip_manager_then_the_hrbp(w: World) -> None:
+    w.hire("cai", "2025-03-10", 3)
+    w.at("2025-06-01T09:00:00")  # past the self-assessment due date: no need to wait
+    w.run_due()
+    case = _recommend(
+        w, "cai", **SCORES_C, manager_recommendation="terminate", termination_last_day="2025-06-09"
+    )
+    assert case["status"] == "pending_approval"
+    assert w.act("hana", case, "approve").status_code == 403  # the skip manager comes first
+    assert w.act("ceo", case, "approve").json()["status"] == "pending_approval"
+    done = w.act("hana", case, "approve")
+    assert done.status_code == 200 and done.json()["status"] == "terminated", done.text
+    offboarding = w.call("admin", "GET", f"{CORE}/offboarding_case/records").json()["data"]
+    assert [
+        (o["employee"], o["category"], o["last_working_day"], o["source"]) for o in offboarding
+    ] == [(w.ids["cai"], "probation_failure", "2025-06-09", f"probation:{case['code']}")]
+    employee = w.call("admin", "GET", f"{CORE}/employee/records/{w.ids['cai']}").json()
+    assert employee["employment_status"] == "probation"  # until the offboarding completes
+
+
+def test_an_extension_needs_the_employee_and_moves_the_end_date(w: World) -> None:
+    w.hire("dan", "2025-03-10", 3)
+    w.at("2025-06-01T09:00:00")
+    w.run_due()
+    case = _recommend(
+        w,
+        "dan",
+        **SCORES_B,
+        manager_recommendation="extend",
+        requested_extension_months=2,
+    )
+    w.act("ceo", case, "approve")
+    waiting = w.act("hana", case, "approve").json()
+    assert waiting["status"] == "pending_employee_ack"
+    assert [t["step"] for t in w.call("dan", "GET", "/api/v1/tasks").json()["data"]] == [
+        "acknowledge_extension"
+    ]
+    agreed = w.act("dan", case, "acknowledge_extension")
+    assert agreed.status_code == 200, agreed.text
+    after = w.case("dan")
+    assert (
+        after["status"],
+        after["total_months"],
+        after["end_date"],
+        after["extension_count"],
+    ) == (
+        "active",
+        5,
+        "2025-08-09",
+        1,
+    )
+    employee = w.call("admin", "GET", f"{CORE}/employee/records/{w.ids['dan']}").json()
+    assert employee["probation_end_date"] == "2025-08-09"
+    assert w.case("dan")["can_extend"] is False  # once
