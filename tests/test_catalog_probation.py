@@ -340,3 +340,32 @@ def test_an_extension_needs_the_employee_and_moves_the_end_date(w: World) -> Non
     employee = w.call("admin", "GET", f"{CORE}/employee/records/{w.ids['dan']}").json()
     assert employee["probation_end_date"] == "2025-08-09"
     assert w.case("dan")["can_extend"] is False  # once
+
+
+def test_the_policy_is_one_record_that_every_case_reads(w: World) -> None:
+    base = "/api/v1/apps/probation/objects/probation_policy/records"
+    made = w.call("admin", "POST", base, json={"review_lead_days": 20, "weight_values": 30})
+    assert made.status_code == 201, made.text
+    again = w.call("admin", "POST", base, json={})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "SINGLETON_EXISTS"
+    case = w.hire("amy", "2025-03-10", 3)
+    assert (case["review_due_date"], case["self_due_date"]) == ("2025-05-20", "2025-05-30")
+    # weights 30/25/20/15/30 of 120: (120+75+80+45+120)/120 = 3.67
+    keys = (
+        "score_job_knowledge",
+        "score_quality",
+        "score_productivity",
+        "score_teamwork",
+        "score_values",
+    )
+    body = dict(zip(keys, (4, 3, 4, 3, 4), strict=True)) | {"version": case["version"]}
+    scored = w.call("mgr", "PATCH", f"{PRB}/{case['id']}", json=body).json()
+    assert scored["total_score"] == "3.67"
+    policy = made.json()
+    w.call(
+        "admin",
+        "PATCH",
+        f"{base}/{policy['id']}",
+        json={"review_lead_days": 14, "version": policy["version"]},
+    )
+    assert w.case("amy")["review_due_date"] == "2025-05-26"  # the cases follow the policy

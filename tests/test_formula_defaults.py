@@ -64,3 +64,18 @@ def test_formula_defaults_fill_what_was_not_sent(db_url: str) -> None:
         missing = client.post(f"{base}/item/records", json={"qty": 1}, headers=auth)
         assert missing.status_code == 422
         assert [d["path"] for d in missing.json()["error"]["details"]] == ["/until"]
+
+
+def test_a_singleton_default_needs_a_singleton_object() -> None:
+    import copy
+
+    from runtime.metadata.validate import definition_issues
+
+    app = copy.deepcopy(APP)
+    app["objects"][1]["fields"].append(
+        {"name": "settings", "type": "reference", "to": "team", "default": {"singleton": True}}
+    )
+    found = [(i.path, i.code) for i in definition_issues(app)]
+    assert ("/objects/1/fields/7/default", "BAD_DEFAULT") in found
+    app["objects"][0]["singleton"] = True
+    assert definition_issues(app) == []

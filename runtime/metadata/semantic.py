@@ -432,6 +432,14 @@ class Checker:
         default = spec.get("default")
         if default is None or (isinstance(default, dict) and set(default) == {"formula"}):
             return
+        if isinstance(default, dict) and default == {"singleton": True}:
+            target = (
+                self.object_spec(str(spec.get("to"))) if spec.get("type") == "reference" else None
+            )
+            if target is None or target.get("singleton") is not True:
+                message = "a singleton default needs a reference to an object marked singleton"
+                self.add(f"{path}/default", message, "BAD_DEFAULT")
+            return
         try:
             coerce_value(default, spec)
         except CoerceError as exc:

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from runtime.clock import Clock
 from runtime.formula.errors import FormulaError
 from runtime.formula.evaluator import Compiled, Env
 from runtime.metadata.fieldtypes import CoerceError
-from runtime.metadata.model import ObjectDef
+from runtime.metadata.model import ObjectDef, qualify
 from runtime.security.actor import Actor
 from runtime.services.formula_env import record_env
 from runtime.services.reading import Reader
@@ -47,6 +48,13 @@ class Defaults:
     ) -> dict[str, Any]:
         """``values`` with the formula defaults of the fields not given (``env`` caches
         the formula environment across the rows of one create)."""
+        out = dict(values)
+        for fdef in obj.stored_fields:  # references to the one settings record
+            if fdef.name not in out and fdef.spec.get("default") == {"singleton": True}:
+                table = self.reader.table(qualify(qualified.partition(".")[0], str(fdef.target)))
+                found = conn.execute(sa.select(table.c.id).order_by(table.c.id).limit(1))
+                out[fdef.name] = found.scalar()
+        values = out
         pending = [(f, t) for f, t in self._formulas(obj) if f.name not in values]
         if not pending:
             return values

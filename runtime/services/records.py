@@ -48,6 +48,7 @@ from runtime.services.write_checks import (
     auto_numbers,
     duplicates,
     integrity_error,
+    one_at_most,
     qualified_target,
     sent_fields,
     unique_issues,
@@ -139,6 +140,7 @@ class Records:
             issues += found
             prepared.append(values)
             sent.append(sent_fields(values, data))
+        one_at_most(conn, obj, table, len(prepared))
         issues += unique_issues(conn, obj, table, prepared, single)
         if issues:
             raise self._refused(obj, issues, len(rows), single)

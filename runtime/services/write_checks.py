@@ -195,3 +195,17 @@ def integrity_error(obj: ObjectDef, exc: sa.exc.IntegrityError) -> TenonError:
             code="REFERENCED",
         )
     return Conflict(f"the database refused the change to this {obj.name}", code="CONFLICT")
+
+
+def one_at_most(conn: Connection, obj: ObjectDef, table: sa.Table, adding: int) -> None:
+    """A ``singleton`` object holds one record at most: 409 ``SINGLETON_EXISTS`` for a
+    second (creates are serialized, so two at once cannot both pass)."""
+    if not obj.spec.get("singleton"):
+        return
+    _serialize(conn, f"{table.name}:singleton")
+    present = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+    if present + adding > 1:
+        raise Conflict(
+            f"{obj.name} holds one record at most (its settings): change the one there is",
+            code="SINGLETON_EXISTS",
+        )
