@@ -369,3 +369,34 @@ def test_the_policy_is_one_record_that_every_case_reads(w: World) -> None:
         json={"review_lead_days": 14, "version": policy["version"]},
     )
     assert w.case("amy")["review_due_date"] == "2025-05-26"  # the cases follow the policy
+
+
+def test_the_statutory_limits_apply_in_china_only(w: World) -> None:
+    refused = w.call(
+        "admin",
+        "POST",
+        f"{CORE}/employee/records",
+        json={
+            "employee_no": "S1",
+            "name": "Short",
+            "department": w.ids["team"],
+            "job_level": w.ids["P3"],
+            "hire_date": "2025-03-10",
+            "contract_type": "fixed_term",
+            "contract_term_months": 2,  # under 3 months: no probation allowed in China
+            "probation_months": 1,
+            "base_salary_monthly": "9000",
+        },
+    )
+    assert refused.status_code == 422, refused.text
+    body = refused.json()["error"]
+    assert body["message"].startswith("automation probation.open_case_on_hire")
+    assert "PROBATION_NOT_ALLOWED" in [d["code"] for d in body["details"]]
+    base = "/api/v1/apps/probation/objects/probation_policy/records"
+    assert w.call("admin", "POST", base, json={"jurisdiction": "other"}).status_code == 201
+    case = w.hire("amy", "2025-03-10", 3, term=2)
+    assert (case["statutory_max_months"], case["can_extend"], case["end_date"]) == (
+        None,
+        True,
+        "2025-06-09",
+    )
