@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,6 +37,7 @@ from runtime.metadata.model import SOFT_DELETE_COLUMN, ObjectDef
 from runtime.metadata.workflows import STATE_COLUMN
 from runtime.security.actor import Actor
 from runtime.services import inputs
+from runtime.services.auditing import audit_changes
 from runtime.services.computed import Computed
 from runtime.services.defaults import Defaults
 from runtime.services.permits import Permits
@@ -54,7 +54,6 @@ from runtime.services.write_checks import (
     unique_issues,
     version_of,
 )
-from runtime.storage import audit
 from runtime.storage.bulk import insert_many
 from runtime.storage.tables import USERS_TABLE
 
@@ -187,7 +186,7 @@ class Records:
                 issues += self.rules.issues(conn, actor, obj, qualified, row, f"/rows/{i}")[0]
             if issues:
                 raise self._refused(obj, issues, len(rows), single)
-        self._audit_many(conn, actor, qualified, "create", [(i, {}, after[i]) for i in ids], now)
+        audit_changes(conn, obj, actor, qualified, "create", [(i, {}, after[i]) for i in ids], now)
         for hook in self.hooks:  # after the audit: what a hook writes comes next in it
             hook(conn, actor, qualified, "create", [({}, after[i]) for i in ids])
         return [Written(record_id, 1) for record_id in ids]
@@ -365,7 +364,7 @@ class Records:
             (before, after[int(before["id"])]) for before, _ in items
         ]
         entries = [(int(b["id"]), b, a) for b, a in pairs]
-        self._audit_many(conn, actor, qualified, operation, entries, now, comment)
+        audit_changes(conn, obj, actor, qualified, operation, entries, now, comment)
         for hook in self.hooks:
             hook(conn, actor, qualified, operation, pairs)
         return [Written(int(b["id"]), int(b["version"]) + 1) for b, _ in items]
@@ -408,7 +407,7 @@ class Records:
                     self.computed.recompute(conn, target, [before[fdef.name]])
         for hook in self.hooks:
             hook(conn, actor, qualified, "delete", [(before, {})])
-        self._audit_many(conn, actor, qualified, "delete", [(record_id, before, {})], now)
+        audit_changes(conn, obj, actor, qualified, "delete", [(record_id, before, {})], now)
 
     # -- bulk ---------------------------------------------------------------------------
 
@@ -462,42 +461,3 @@ class Records:
         if stmt.is_insert:
             return int(result.scalar_one())
         return 0
-
-    def _audit_many(
-        self,
-        conn: Connection,
-        actor: Actor,
-        qualified: str,
-        operation: str,
-        changes: Sequence[tuple[int, Mapping[str, Any], Mapping[str, Any]]],
-        at: datetime,
-        comment: str | None = None,
-    ) -> None:
-        """One audit entry per record: the before and after of every changed field (and
-        of the state)."""
-        obj = self.reader.object(qualified)
-        names = [f.name for f in obj.stored_fields]
-        if obj.workflow is not None:
-            names.append(STATE_COLUMN)
-        entries: list[tuple[int, dict[str, tuple[Any, Any]]]]
-        if operation == "create":  # nothing before: every field that has a value
-            entries = [
-                (i, {n: (None, v) for n in names if (v := a.get(n)) is not None})
-                for i, _, a in changes
-            ]
-        else:
-            entries = [
-                (i, {n: (b.get(n), a.get(n)) for n in names if b.get(n) != a.get(n)})
-                for i, b, a in changes
-            ]
-        audit.write_many(
-            conn,
-            at=at,
-            actor_id=actor.stored_id,
-            actor_name=actor.username,
-            qualified=qualified,
-            operation=operation,
-            entries=entries,
-            comment=comment,
-            on_behalf_of=actor.on_behalf_of,
-        )
