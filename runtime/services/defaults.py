@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from runtime.clock import Clock
 from runtime.formula.errors import FormulaError
-from runtime.formula.evaluator import Compiled, Env
+from runtime.formula.evaluator import Compiled
 from runtime.metadata.fieldtypes import CoerceError
 from runtime.metadata.model import ObjectDef, qualify
 from runtime.security.actor import Actor
@@ -44,30 +44,30 @@ class Defaults:
         qualified: str,
         obj: ObjectDef,
         values: dict[str, Any],
-        env: list[Env],
+        made: dict[str, Any],
     ) -> dict[str, Any]:
-        """``values`` with the formula defaults of the fields not given (``env`` caches
-        the formula environment across the rows of one create)."""
+        """``values`` with the defaults of the fields not given: singleton references,
+        then formulas. ``made`` keeps what one create looks up once for all its rows
+        (the formula environment, the singleton records' ids)."""
         out = dict(values)
         for fdef in obj.stored_fields:  # references to the one settings record
             if fdef.name not in out and fdef.spec.get("default") == {"singleton": True}:
-                table = self.reader.table(qualify(qualified.partition(".")[0], str(fdef.target)))
-                found = conn.execute(sa.select(table.c.id).order_by(table.c.id).limit(1))
-                out[fdef.name] = found.scalar()
-        values = out
-        pending = [(f, t) for f, t in self._formulas(obj) if f.name not in values]
-        if not pending:
-            return values
-        if not env:
+                target = qualify(qualified.partition(".")[0], str(fdef.target))
+                if target not in made:
+                    table = self.reader.table(target)
+                    query = sa.select(table.c.id).order_by(table.c.id).limit(1)
+                    made[target] = conn.execute(query).scalar()
+                out[fdef.name] = made[target]
+        pending = [(f, t) for f, t in self._formulas(obj) if f.name not in out]
+        if pending and "env" not in made:
             tables = self.reader.table
-            env.append(record_env(conn, tables, qualified, self.clock, actor.stored_id))
-        out = dict(values)
+            made["env"] = record_env(conn, tables, qualified, self.clock, actor.stored_id)
         for fdef, text in pending:
             key = (qualified, text)
             if key not in self._compiled:
                 self._compiled[key] = self.reader.policy.engine.compile(text, qualified)
             try:
-                value = self._compiled[key].evaluate(out, env[0])
+                value = self._compiled[key].evaluate(out, made["env"])
                 out[fdef.name] = None if value is None else fdef.coerce(value)
             except (FormulaError, CoerceError):
                 out[fdef.name] = None

@@ -93,10 +93,10 @@ class Effects:
         gone = record is not None
         if record is None:
             record = self.records.locked_row(conn, qualified, record_id)
+        me = actor.stored_id  # @me is who acted, even where the system writes
+        env = record_env(conn, self.reader.table, qualified, self.records.clock, me)
         for index, (kind, spec) in enumerate(effects):
             who = self._actor(actor, spec, cause)
-            me = actor.stored_id  # @me is who acted, even where the system writes
-            env = record_env(conn, self.reader.table, qualified, self.records.clock, me)
             site = Site(conn, who, qualified, record, env, f"/effects/{index}/{kind}")
             getattr(self, f"_{kind}")(site, spec)
             if kind in ("set", "act") and not gone:  # the record changed: read it again

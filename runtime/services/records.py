@@ -32,7 +32,6 @@ from sqlalchemy.engine import Connection
 
 from runtime.clock import Clock
 from runtime.errors import Conflict, Forbidden, Issue, TenonError, ValidationFailed
-from runtime.formula.evaluator import Env
 from runtime.metadata.model import SOFT_DELETE_COLUMN, ObjectDef
 from runtime.metadata.workflows import STATE_COLUMN
 from runtime.security.actor import Actor
@@ -121,7 +120,7 @@ class Records:
         known = inputs.Known(self.permits.readable(conn, actor))
         known.prefetch(conn, app, obj.stored_fields, rows, self.reader.table)
         issues: list[Issue] = []
-        env: list[Env] = []  # the formula defaults' environment, made at most once
+        made: dict[str, Any] = {}  # what the defaults look up once per create
         prepared: list[dict[str, Any]] = []
         sent: list[list[str]] = []
         for i, data in enumerate(rows):
@@ -133,7 +132,7 @@ class Records:
                 conn, app, obj, data, self.reader.table, where, known, actor.is_system
             )
             values = {**inputs.defaults(obj, values), **values}
-            values = self.defaults.fill(conn, actor, qualified, obj, values, env)
+            values = self.defaults.fill(conn, actor, qualified, obj, values, made)
             named = {x.path for x in found}  # a field with a bad value is not also "required"
             found += [x for x in inputs.missing(obj, values, where) if x.path not in named]
             issues += found
