@@ -79,18 +79,9 @@ class HandOffs:
     ) -> None:
         user_id = self._person(conn, "/to", body.get("to"), run, settings)
         self._close(conn, [task.id], TRANSFERRED, actor, env.now, comment)
-        row = {
-            k: getattr(task, k) for k in task._mapping if k not in ("id", "decided_at", "comment")
-        }
-        row |= {
-            "assignee_id": user_id,
-            "status": tasks.PENDING,
-            "origin": "transfer",
-            "origin_task_id": task.id,
-            "created_at": env.now,
-            "decided_by": None,
-        }
-        tasks.add(conn, [row])
+        tasks.hand_on(
+            conn, task, assignee_id=user_id, status=tasks.PENDING, origin="transfer", now=env.now
+        )
         message = (
             f"Approval needed (handed over by {actor.username}): {self._label(run, qualified)}"
         )
@@ -112,25 +103,16 @@ class HandOffs:
         if position not in ("before", "after"):
             raise bad("/position", "position must be before or after", "INVALID_VALUE")
         user_id = self._person(conn, "/user", body.get("user"), run, settings)
-        row = {
-            k: getattr(task, k)
-            for k in task._mapping
-            if k not in ("id", "decided_at", "comment", "decided_by")
-        }
         before = position == "before"
-        row |= {
-            "assignee_id": user_id,
-            "status": tasks.PENDING if before else tasks.WAITING,
-            "origin": position,
-            "origin_task_id": task.id,
-            "created_at": env.now,
-        }
-        (new_id,) = tasks.add(conn, [row])
+        status = tasks.PENDING if before else tasks.WAITING
+        new_id = tasks.hand_on(
+            conn, task, assignee_id=user_id, status=status, origin=position, now=env.now
+        )
         group = [t for t in tasks.of_step(conn, run.id, run.step) if t.grp == task.grp]
         order = [t.id for t in group if t.id != new_id]
         at = order.index(task.id) + (0 if before else 1)
         order.insert(at, new_id)
-        tasks.renumber(conn, run.id, run.step, task.grp, order)
+        tasks.renumber(conn, order)
         if before:
             tasks.update(conn, [task.id], status=tasks.WAITING)
             message = f"Approval needed (asked by {actor.username}): {self._label(run, qualified)}"

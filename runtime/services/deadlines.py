@@ -159,20 +159,15 @@ class Deadlines:
                     tasks.update(
                         conn, [task.id], status=TRANSFERRED, decided_at=env.now, decided_by="system"
                     )
-                    row = {
-                        k: getattr(task, k)
-                        for k in task._mapping
-                        if k not in ("id", "decided_at", "decided_by", "comment")
-                    }
-                    row |= {
-                        "assignee_id": target,
-                        "status": tasks.PENDING,
-                        "origin": "escalation",
-                        "origin_task_id": task.id,
-                        "created_at": env.now,
-                        "escalated": True,
-                    }
-                    tasks.add(conn, [row])
+                    tasks.hand_on(
+                        conn,
+                        task,
+                        assignee_id=target,
+                        status=tasks.PENDING,
+                        origin="escalation",
+                        now=env.now,
+                        escalated=True,
+                    )
                 message = f"Escalated to you (overdue since {_when(rows[0])}): {label}"
                 self.steps.notify(conn, [target], message, env, qualified, record_id, cause)
                 return "transfer"

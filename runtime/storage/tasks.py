@@ -115,6 +115,31 @@ def add(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
     return ids
 
 
+def hand_on(
+    conn: Connection,
+    task: Any,
+    *,
+    assignee_id: int,
+    status: str,
+    origin: str,
+    now: datetime,
+    **extra: Any,
+) -> int:
+    """A new task in ``task``'s place (same approval, step, line, order, title and
+    deadline) for someone else: a transfer, an added signer, an escalation."""
+    closed = ("id", "decided_at", "decided_by", "comment")
+    row = {k: getattr(task, k) for k in task._mapping if k not in closed}
+    row |= {
+        "assignee_id": assignee_id,
+        "status": status,
+        "origin": origin,
+        "origin_task_id": task.id,
+        "created_at": now,
+        **extra,
+    }
+    return add(conn, [row])[0]
+
+
 def of_step(conn: Connection, approval_id: int, step: int) -> list[Any]:
     query = (
         sa.select(TASKS)
@@ -151,8 +176,8 @@ def open_of_record(conn: Connection, qualified: str, record_id: int, kind: str) 
     return list(conn.execute(query.order_by(TASKS.c.id)))
 
 
-def renumber(conn: Connection, approval_id: int, step: int, grp: int, order: list[int]) -> None:
-    """Give the tasks ``order`` (ids) of one group the sequence numbers 0, 1, …"""
+def renumber(conn: Connection, order: list[int]) -> None:
+    """Give the tasks ``order`` (ids, one line of a step) the sequence numbers 0, 1, …"""
     for seq, task_id in enumerate(order):
         conn.execute(TASKS.update().where(TASKS.c.id == task_id).values(seq=seq))
 
