@@ -12,17 +12,12 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from runtime.errors import Issue, ValidationFailed
 from runtime.formula.evaluator import Env
 from runtime.security.actor import Actor
-from runtime.services.approval_steps import DONE, TRANSFERRED, Steps
+from runtime.services.approval_steps import DONE, TRANSFERRED, Steps, bad
 from runtime.storage import tasks
 
 MAX_CC = 20
-
-
-def bad(path: str, message: str, code: str) -> ValidationFailed:
-    return ValidationFailed(message, [Issue(path, message, code)], code)
 
 
 class HandOffs:

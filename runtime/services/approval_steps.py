@@ -34,6 +34,11 @@ CANCELLED, TRANSFERRED, DONE = "cancelled", "transferred", "done"
 DEADLINE_KIND = "deadline"
 
 
+def bad(path: str, message: str, code: str) -> ValidationFailed:
+    """A refusal of one problem, whose code is also the answer's."""
+    return ValidationFailed(message, [Issue(path, message, code)], code)
+
+
 def step_key(approval_id: int, step: int) -> str:
     return f"deadline:a{approval_id}:{step}"
 
@@ -108,6 +113,31 @@ class Steps:
         self.compile = compile
         self.jobs = jobs
 
+    def text(
+        self, qualified: str, text: str | None, record: Mapping[str, Any], env: Env
+    ) -> str | None:
+        """A text formula's value on the record (a summary, a title); None when blank
+        or when it cannot be computed."""
+        if not text:
+            return None
+        try:
+            value = self.compile(qualified, text).evaluate(dict(record), env)
+        except FormulaError:
+            return None
+        return None if value in (None, "") else str(value)[:500]
+
+    def applies(self, qualified: str, step: StepDef, record: Mapping[str, Any], env: Env) -> bool:
+        """Whether ``step`` is on the route of an approval starting on the record."""
+        if not step.when:
+            return True
+        try:
+            return self.compile(qualified, step.when).evaluate(dict(record), env) is True
+        except FormulaError as error:
+            message = f"the condition of the approval step {step.name!r} failed: {error}"
+            raise ValidationFailed(
+                message, [Issue("", message, "CONDITION_ERROR")], "CONDITION_ERROR"
+            ) from None
+
     def notify(
         self,
         conn: Connection,
@@ -149,7 +179,7 @@ class Steps:
                 + (" (the submitter may not approve their own request)" if submitter else "")
                 + ": fill in the people it names, or give the approval a fallback"
             )
-            raise ValidationFailed(message, [Issue("", message, "NO_APPROVER")], "NO_APPROVER")
+            raise bad("", message, "NO_APPROVER")
         return found
 
     def open_step(

@@ -29,21 +29,19 @@ from sqlalchemy.engine import Connection
 
 from runtime.clock import Clock
 from runtime.errors import Conflict, Forbidden, NotFound
-from runtime.formula.errors import FormulaError
 from runtime.formula.evaluator import Env
 from runtime.metadata.approvals import (
     BUILT_IN,
     TASK_ACTIONS,
     WITHDRAW,
     ApprovalDef,
-    StepDef,
     people_of,
     step_from_dict,
 )
 from runtime.metadata.workflows import STATE_COLUMN
 from runtime.security.actor import Actor
 from runtime.services import people
-from runtime.services.approval_hands import HandOffs, bad
+from runtime.services.approval_hands import HandOffs
 from runtime.services.approval_steps import (
     APPROVED,
     CANCELLED,
@@ -51,6 +49,7 @@ from runtime.services.approval_steps import (
     REJECTED,
     RETURNED,
     Steps,
+    bad,
     progress,
     step_key,
     todo_key,
@@ -371,17 +370,6 @@ class Approvals(HandOffs):
 
     # -- entering and leaving states -----------------------------------------------------
 
-    def _text(
-        self, qualified: str, text: str | None, record: Mapping[str, Any], env: Env
-    ) -> str | None:
-        if not text:
-            return None
-        try:
-            value = self.compile(qualified, text).evaluate(dict(record), env)
-        except FormulaError:
-            return None
-        return None if value in (None, "") else str(value)[:500]
-
     def left(
         self,
         conn: Connection,
@@ -391,15 +379,30 @@ class Approvals(HandOffs):
         action: str,
         env: Env,
     ) -> None:
-        """The record left its state by ``action``: its approval (ended by a decision, or
-        now cancelled) and its to-dos close; the submitter hears the outcome."""
-        record_id = int(record["id"])
+        """The record left its state by ``action``: its approval (unless a decision
+        ended it already: then withdrawn, or cancelled by another action) and its to-dos
+        close."""
+        approval = ENDINGS.get(action, CANCELLED)
+        self._wind_up(conn, qualified, int(record["id"]), approval, DONE, env, actor.username)
+
+    def _wind_up(
+        self,
+        conn: Connection,
+        qualified: str,
+        record_id: int,
+        approval: str,
+        todo: str,
+        env: Env,
+        by: str | None,
+    ) -> None:
+        """End the record's running approval (as ``approval``) and its open to-dos (as
+        ``todo``, decided ``by``), with their deadline jobs."""
         run = tasks.running(conn, qualified, record_id)
-        if run is not None:  # not ended by a decision: withdrawn, or another action
-            self._finish(conn, run, ENDINGS.get(action, CANCELLED), env)
-        for todo in tasks.open_of_record(conn, qualified, record_id, "todo"):
-            self._close(conn, [todo.id], DONE, actor, env.now)
-            self.jobs.cancel_key(conn, todo_key(todo.id), env.now)
+        if run is not None:
+            self._finish(conn, run, approval, env)
+        for task in tasks.open_of_record(conn, qualified, record_id, "todo"):
+            tasks.update(conn, [task.id], status=todo, decided_at=env.now, decided_by=by)
+            self.jobs.cancel_key(conn, todo_key(task.id), env.now)
 
     def entered(
         self,
@@ -419,7 +422,7 @@ class Approvals(HandOffs):
         if state.todos:
 
             def label(text: str | None) -> str | None:
-                return self._text(qualified, text, record, env)
+                return self.steps.text(qualified, text, record, env)
 
             self.steps.open_todos(conn, env, qualified, state.todos, record, cause, label)
         if state.approval is None:
@@ -435,7 +438,7 @@ class Approvals(HandOffs):
         record: Mapping[str, Any],
         env: Env,
     ) -> bool:
-        route = [s for s in spec.steps if self._applies(qualified, s, record, env)]
+        route = [s for s in spec.steps if self.steps.applies(qualified, s, record, env)]
         app = qualified.partition(".")[0]
         settings = {
             "self_approval": spec.self_approval,
@@ -452,7 +455,7 @@ class Approvals(HandOffs):
             app_version=str(self.reader.apps[app].version),
             route=[s.as_dict() for s in route],
             settings=settings,
-            summary=self._text(qualified, spec.summary, record, env),
+            summary=self.steps.text(qualified, spec.summary, record, env),
             submitter_id=actor.stored_id,
             now=env.now,
         )
@@ -466,15 +469,6 @@ class Approvals(HandOffs):
         self._finish(conn, tasks.approval(conn, approval_id), APPROVED, env)
         return True
 
-    def _applies(self, qualified: str, step: StepDef, record: Mapping[str, Any], env: Env) -> bool:
-        if not step.when:
-            return True
-        try:
-            return self.compile(qualified, step.when).evaluate(dict(record), env) is True
-        except FormulaError as error:
-            message = f"the condition of the approval step {step.name!r} failed: {error}"
-            raise bad("", message, "CONDITION_ERROR") from None
-
     def forget(
         self,
         conn: Connection,
@@ -486,12 +480,9 @@ class Approvals(HandOffs):
         """A record was deleted: its approval and tasks end."""
         if operation != "delete":
             return
-        record_id = int(changes[0][0]["id"])
         now = self.clock.now()
-        run = tasks.running(conn, qualified, record_id)
-        env = Env(now.date(), now)
-        if run is not None:
-            self._finish(conn, run, CANCELLED, env)
-        for todo in tasks.open_of_record(conn, qualified, record_id, "todo"):
-            tasks.update(conn, [todo.id], status=CANCELLED, decided_at=now)
-            self.jobs.cancel_key(conn, todo_key(todo.id), now)
+        for before, _ in changes:
+            record_id = int(before["id"])
+            self._wind_up(
+                conn, qualified, record_id, CANCELLED, CANCELLED, Env(now.date(), now), None
+            )
