@@ -19,10 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from starlette.testclient import TestClient
-
 from runtime.metadata.package import read_package_bytes
-from tests.auth_support import add_user, bearer, direct_token, make_client
+from tests.auth_support import Caller, add_user, make_client
 
 BASE = "/api/v1/apps/exp/objects"
 
@@ -151,17 +149,7 @@ def variant(**approval: Any) -> dict[str, Any]:
     return app
 
 
-class Org:
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
-        self.tokens: dict[str, str] = {}
-        self.ids: dict[str, int] = {}
-
-    def call(self, user: str, method: str, path: str, **kw: Any) -> Any:
-        if user not in self.tokens:
-            self.tokens[user] = direct_token(self.client, user)
-        return self.client.request(method, path, headers=bearer(self.tokens[user]), **kw)
-
+class Org(Caller):
     def make(self, obj: str, **fields: Any) -> int:
         made = self.call("adm", "POST", f"{BASE}/{obj}/records", json=fields)
         assert made.status_code == 201, made.text

@@ -18,7 +18,7 @@ import pytest
 from runtime.metadata.package import read_package_bytes
 from runtime.metadata.validate import definition_issues
 from runtime.services.webhooks import signature
-from tests.auth_support import add_user, bearer, direct_token, make_client
+from tests.auth_support import Caller, add_user, make_client
 from tests.test_effects import CORE
 
 SECRET = "a webhook secret of some length"
@@ -135,17 +135,11 @@ WATCH: dict[str, Any] = {
 }
 
 
-class World:
+class World(Caller):
     def __init__(self, client: Any, calls: list[httpx.Request]) -> None:
-        self.client = client
+        super().__init__(client)
         self.calls = calls
         self.answers: list[int] = []
-        self.tokens: dict[str, str] = {}
-
-    def call(self, user: str, method: str, path: str, **kw: Any) -> Any:
-        if user not in self.tokens:
-            self.tokens[user] = direct_token(self.client, user)
-        return self.client.request(method, path, headers=bearer(self.tokens[user]), **kw)
 
     def employee(self, **fields: Any) -> dict[str, Any]:
         made = self.call("hr", "POST", "/api/v1/apps/core/objects/employee/records", json=fields)

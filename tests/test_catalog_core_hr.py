@@ -14,23 +14,14 @@ import pytest
 from runtime.metadata.package import read_package
 from runtime.metadata.validate import check_package
 from runtime.resources import catalog_dir
-from tests.auth_support import add_user, bearer, clock_of, direct_token, make_client
+from tests.auth_support import Caller, add_user, clock_of, make_client
 
 BASE = "/api/v1/apps/core_hr/objects"
 
 
-class HR:
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.tokens: dict[str, str] = {}
-        self.ids: dict[str, int] = {}
-
+class HR(Caller):
     def call(self, user: str, method: str, path: str, **kw: Any) -> Any:
-        if user not in self.tokens:
-            self.tokens[user] = direct_token(self.client, user)
-        return self.client.request(
-            method, f"{BASE}/{path}", headers=bearer(self.tokens[user]), **kw
-        )
+        return super().call(user, method, f"{BASE}/{path}", **kw)
 
     def make(self, obj: str, **fields: Any) -> dict[str, Any]:
         made = self.call("admin", "POST", f"{obj}/records", json=fields)

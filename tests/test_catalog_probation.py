@@ -12,23 +12,13 @@ import pytest
 
 from runtime.metadata.package import read_package
 from runtime.resources import catalog_dir
-from tests.auth_support import add_user, bearer, direct_token, make_client
+from tests.auth_support import Caller, add_user, make_client
 
 CORE = "/api/v1/apps/core_hr/objects"
 PRB = "/api/v1/apps/probation/objects/probation_case/records"
 
 
-class World:
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.tokens: dict[str, str] = {}
-        self.ids: dict[str, int] = {}
-
-    def call(self, user: str, method: str, path: str, **kw: Any) -> Any:
-        if user not in self.tokens:
-            self.tokens[user] = direct_token(self.client, user)
-        return self.client.request(method, path, headers=bearer(self.tokens[user]), **kw)
-
+class World(Caller):
     def make(self, obj: str, **fields: Any) -> dict[str, Any]:
         made = self.call("admin", "POST", f"{CORE}/{obj}/records", json=fields)
         assert made.status_code == 201, made.text

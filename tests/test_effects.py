@@ -14,7 +14,7 @@ import pytest
 
 from runtime.metadata.package import read_package_bytes
 from runtime.metadata.validate import definition_issues
-from tests.auth_support import add_user, bearer, direct_token, make_client
+from tests.auth_support import Caller, add_user, make_client
 
 CORE: dict[str, Any] = {
     "name": "core",
@@ -185,16 +185,7 @@ PLAN: dict[str, Any] = {
 }
 
 
-class Apps:
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.tokens: dict[str, str] = {}
-
-    def call(self, user: str, method: str, path: str, **kw: Any) -> Any:
-        if user not in self.tokens:
-            self.tokens[user] = direct_token(self.client, user)
-        return self.client.request(method, path, headers=bearer(self.tokens[user]), **kw)
-
+class Apps(Caller):
     def make(self, user: str, path: str, **fields: Any) -> dict[str, Any]:
         made = self.call(user, "POST", f"/api/v1/apps/{path}/records", json=fields)
         assert made.status_code == 201, made.text
