@@ -79,3 +79,90 @@ def test_a_singleton_default_needs_a_singleton_object() -> None:
     assert ("/objects/1/fields/7/default", "BAD_DEFAULT") in found
     app["objects"][0]["singleton"] = True
     assert definition_issues(app) == []
+
+
+LOOKUP_APP: dict[str, Any] = {
+    "name": "look",
+    "version": "1.0.0",
+    "title": {"en": "Lookups"},
+    "objects": [
+        {"name": "team", "fields": [{"name": "code", "type": "text", "required": True}]},
+        {
+            "name": "pool",
+            "delete": "soft",
+            "fields": [
+                {"name": "year", "type": "integer", "required": True},
+                {"name": "team", "type": "reference", "to": "team", "required": True},
+            ],
+        },
+        {
+            "name": "line",
+            "fields": [
+                {"name": "year", "type": "integer"},
+                {"name": "team", "type": "reference", "to": "team"},
+                {
+                    "name": "pool",
+                    "type": "reference",
+                    "to": "pool",
+                    "required": True,
+                    "default": {"lookup": {"year": "year", "team": "team"}},
+                },
+            ],
+        },
+    ],
+    "permissions": [
+        {"role": "authenticated", "object": o, "actions": ["read", "create", "delete"]}
+        for o in ("team", "pool", "line")
+    ],
+}
+
+
+def test_a_lookup_default_finds_the_record_by_its_fields(db_url: str) -> None:
+    with make_client(db_url) as client:
+        state = client.app.state  # type: ignore[attr-defined]
+        state.apps.install(
+            read_package_bytes(json.dumps(LOOKUP_APP).encode(), "look.json"), actor="t"
+        )
+        add_user(client, "ann", password=None)
+        auth = bearer(direct_token(client, "ann"))
+        base = "/api/v1/apps/look/objects"
+
+        def make(obj: str, **body: Any) -> Any:
+            return client.post(f"{base}/{obj}/records", json=body, headers=auth)
+
+        a, b = (make("team", code=c).json()["id"] for c in ("A", "B"))
+        gone = make("pool", year=2025, team=a).json()["id"]
+        assert client.delete(f"{base}/pool/records/{gone}", headers=auth).status_code == 204
+        pools = {
+            (y, t): make("pool", year=y, team=t).json()["id"] for y in (2024, 2025) for t in (a, b)
+        }
+        line = make("line", year=2025, team=b)
+        assert line.status_code == 201, line.text
+        assert line.json()["pool"] == pools[(2025, b)]
+        assert make("line", year=2024, team=a).json()["pool"] == pools[(2024, a)]
+        sent = make("line", year=2024, team=a, pool=pools[(2025, b)])
+        assert sent.json()["pool"] == pools[(2025, b)]  # a sent value wins
+        none = make("line", year=2023, team=a)  # no pool: blank, so the required field is missing
+        assert none.status_code == 422
+        assert [d["path"] for d in none.json()["error"]["details"]] == ["/pool"]
+        assert make("line", team=a).status_code == 422  # a blank key finds nothing
+
+
+def test_lookup_defaults_are_checked() -> None:
+    import copy
+
+    from runtime.metadata.validate import definition_issues
+
+    assert definition_issues(LOOKUP_APP) == []
+    app = copy.deepcopy(LOOKUP_APP)
+    app["objects"][2]["fields"][2]["default"] = {
+        "lookup": {"year": "team", "colour": "1", "team": "nope +"}
+    }
+    found = {(i.path, i.code) for i in definition_issues(app)}
+    base = "/objects/2/fields/2/default/lookup"
+    assert (f"{base}/colour", "UNKNOWN_FIELD") in found
+    assert (f"{base}/year", "FORMULA_TYPE") in found
+    assert any(p == f"{base}/team" for p, _ in found)
+    app["objects"][2]["fields"][0]["default"] = {"lookup": {"year": "1"}}
+    found = {(i.path, i.code) for i in definition_issues(app)}
+    assert ("/objects/2/fields/0/default", "BAD_DEFAULT") in found

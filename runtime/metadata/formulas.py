@@ -20,6 +20,7 @@ from runtime.formula.errors import FormulaError
 from runtime.formula.types import fits, result_kind
 from runtime.metadata.approval_checks import approval_formulas
 from runtime.metadata.effect_checks import automation_formulas, effect_formulas
+from runtime.metadata.model import qualify
 from runtime.metadata.semantic import Checker, _dicts
 
 
@@ -86,6 +87,25 @@ class _Formulas:
             for j, rule in _dicts(obj.get("rules")):
                 self.check(f"/objects/{i}/rules/{j}/when", rule.get("when"), qualified)
 
+    def lookup(self, path: str, obj: str, spec: Mapping[str, Any], keys: dict[str, Any]) -> None:
+        """Each key formula of a lookup default gives a value of the target's field."""
+        target = self.engine.catalog.get(qualify(obj.partition(".")[0], str(spec.get("to"))))
+        for key, text in keys.items():
+            field = target.fields.get(key) if target is not None else None
+            if field is None or not isinstance(text, str):
+                continue  # reported by the semantic check
+            tree = self.check(f"{path}/{key}", text, obj, condition=False, syntax=True)
+            kind = str(field.spec.get("type"))
+            ok = tree is None or (
+                fits(tree.type, kind) if kind != "system" else tree.type.kind == field.type.kind
+            )
+            if not ok and tree is not None:
+                self.c.add(
+                    f"{path}/{key}",
+                    f"gives a {tree.type}, which does not fit the {kind} field {key}",
+                    "FORMULA_TYPE",
+                )
+
     def field(self, path: str, obj: str, spec: Mapping[str, Any]) -> None:
         default = spec.get("default")
         if isinstance(default, dict) and "formula" in default:
@@ -97,6 +117,8 @@ class _Formulas:
                     f"{spec.get('type')} field",
                     "FORMULA_TYPE",
                 )
+        if isinstance(default, dict) and isinstance(default.get("lookup"), dict):
+            self.lookup(f"{path}/default/lookup", obj, spec, default["lookup"])
         if spec.get("type") not in COMPUTED or not isinstance(spec.get("formula"), str):
             return
         text = str(spec["formula"])

@@ -1,6 +1,8 @@
 """Formula defaults (``"default": {"formula": "hire_date"}``) of a record being created:
 each field the caller did not send gets its formula's value, computed on the values sent
 (and the constant defaults), in field order, so a later default may read an earlier one.
+A reference may instead be found by the values of the target's fields
+(``"default": {"lookup": {"plan": "plan", "department": "employee.department"}}``).
 
 A formula that cannot be computed for this record leaves the field blank; if the field
 is required, the create is then refused with ``REQUIRED`` on it, as if nothing was sent.
@@ -18,7 +20,7 @@ from runtime.clock import Clock
 from runtime.formula.errors import FormulaError
 from runtime.formula.evaluator import Compiled
 from runtime.metadata.fieldtypes import CoerceError
-from runtime.metadata.model import ObjectDef, qualify
+from runtime.metadata.model import SOFT_DELETE_COLUMN, ObjectDef, qualify
 from runtime.security.actor import Actor
 from runtime.services.formula_env import record_env
 from runtime.services.reading import Reader
@@ -30,12 +32,20 @@ class Defaults:
         self.clock = clock
         self._compiled: dict[tuple[str, str], Compiled] = {}
 
-    def _formulas(self, obj: ObjectDef) -> list[tuple[Any, str]]:
+    def _formulas(self, obj: ObjectDef) -> list[tuple[Any, Any]]:
+        """The fields with a formula or lookup default, in field order."""
         return [
-            (f, str(f.spec["default"]["formula"]))
+            (f, f.spec["default"])
             for f in obj.stored_fields
-            if isinstance(f.spec.get("default"), Mapping) and "formula" in f.spec["default"]
+            if isinstance(f.spec.get("default"), Mapping)
+            and ("formula" in f.spec["default"] or "lookup" in f.spec["default"])
         ]
+
+    def _compile(self, qualified: str, text: str) -> Compiled:
+        key = (qualified, text)
+        if key not in self._compiled:
+            self._compiled[key] = self.reader.policy.engine.compile(text, qualified)
+        return self._compiled[key]
 
     def fill(
         self,
@@ -47,8 +57,9 @@ class Defaults:
         made: dict[str, Any],
     ) -> dict[str, Any]:
         """``values`` with the defaults of the fields not given: singleton references,
-        then formulas. ``made`` keeps what one create looks up once for all its rows
-        (the formula environment, the singleton records' ids)."""
+        then formulas and lookups in field order. ``made`` keeps what one create looks
+        up once for all its rows (the formula environment, the singleton records' ids,
+        the records found by lookups)."""
         out = dict(values)
         for fdef in obj.stored_fields:  # references to the one settings record
             if fdef.name not in out and fdef.spec.get("default") == {"singleton": True}:
@@ -58,17 +69,47 @@ class Defaults:
                     query = sa.select(table.c.id).order_by(table.c.id).limit(1)
                     made[target] = conn.execute(query).scalar()
                 out[fdef.name] = made[target]
-        pending = [(f, t) for f, t in self._formulas(obj) if f.name not in out]
+        pending = [(f, d) for f, d in self._formulas(obj) if f.name not in out]
         if pending and "env" not in made:
             tables = self.reader.table
             made["env"] = record_env(conn, tables, qualified, self.clock, actor.stored_id)
-        for fdef, text in pending:
-            key = (qualified, text)
-            if key not in self._compiled:
-                self._compiled[key] = self.reader.policy.engine.compile(text, qualified)
+        for fdef, default in pending:
             try:
-                value = self._compiled[key].evaluate(out, made["env"])
+                if "lookup" in default:
+                    value = self._lookup(conn, qualified, fdef, default["lookup"], out, made)
+                else:
+                    value = self._compile(qualified, str(default["formula"])).evaluate(
+                        out, made["env"]
+                    )
                 out[fdef.name] = None if value is None else fdef.coerce(value)
             except (FormulaError, CoerceError):
                 out[fdef.name] = None
         return out
+
+    def _lookup(
+        self,
+        conn: Connection,
+        qualified: str,
+        fdef: Any,
+        keys: Mapping[str, str],
+        out: dict[str, Any],
+        made: dict[str, Any],
+    ) -> Any:
+        """The id of the target record whose fields equal the key formulas' values (the
+        lowest id if several do; blank if none does, or if a key is blank)."""
+        env = made["env"]
+        wanted = {k: self._compile(qualified, t).evaluate(out, env) for k, t in keys.items()}
+        if any(v is None for v in wanted.values()):
+            return None
+        target = qualify(qualified.partition(".")[0], str(fdef.target))
+        cache = made.setdefault("lookups", {})
+        key = (target, tuple(sorted(wanted.items(), key=lambda kv: kv[0])))
+        if key not in cache:
+            table = self.reader.table(target)
+            query = sa.select(table.c.id).order_by(table.c.id).limit(1)
+            if SOFT_DELETE_COLUMN in table.c:
+                query = query.where(table.c[SOFT_DELETE_COLUMN].is_(None))
+            for name, value in wanted.items():
+                query = query.where(table.c[name] == value)
+            cache[key] = conn.execute(query).scalar()
+        return cache[key]
