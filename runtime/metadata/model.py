@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -21,6 +22,8 @@ from runtime.metadata.workflows import WorkflowDef, workflow_of
 
 SYSTEM_COLUMNS = ("id", "version", "created_at", "created_by", "updated_at", "updated_by")
 SOFT_DELETE_COLUMN = "deleted_at"
+# ``{field}`` in a rule's message: the record's value
+PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
 
 def canonical_json(definition: Mapping[str, Any]) -> str:

@@ -17,9 +17,10 @@ from runtime.errors import Issue
 from runtime.formula.parser import FormulaSyntaxError, parse
 from runtime.formula.sql import condition_sql
 from runtime.metadata.fieldtypes import FIELD_TYPES, CoerceError, coerce_value, option_values
-from runtime.metadata.model import SOFT_DELETE_COLUMN, SYSTEM_COLUMNS
+from runtime.metadata.model import PLACEHOLDER, SOFT_DELETE_COLUMN, SYSTEM_COLUMNS
 from runtime.metadata.regexsafe import regex_problem
 from runtime.metadata.semver import Version, VersionError, VersionRange
+from runtime.metadata.workflows import STATE_COLUMN
 from runtime.suggest import suggest
 
 Resolver = Callable[[str], Mapping[str, Any] | None]
@@ -273,14 +274,19 @@ class Checker:
                 "UNRESOLVED",
             )
         for i, rule in _dicts(obj.get("rules")):
-            target = rule.get("field")
-            if isinstance(target, str) and target not in names:
-                self.add(
-                    f"{base}/rules/{i}/field",
-                    f"names field {target!r}, which the object "
-                    f"does not have{suggest(target, names)}",
-                    "UNRESOLVED",
-                )
+            named: list[tuple[str, Any]] = [("field", rule.get("field"))]
+            named += [(f"on/{k}", n) for k, n in enumerate(rule.get("on") or [])]
+            message = rule.get("message")
+            texts = message.values() if isinstance(message, dict) else [message]
+            named += [("message", n) for t in texts for n in PLACEHOLDER.findall(str(t))]
+            for key, target in named:
+                if isinstance(target, str) and target not in names:
+                    self.add(
+                        f"{base}/rules/{i}/{key}",
+                        f"names field {target!r}, which the object "
+                        f"does not have{suggest(target, names)}",
+                        "UNRESOLVED",
+                    )
         constraints = _dicts(obj.get("constraints"))
         self.unique_names(constraints, f"{base}/constraints", "constraint")
         columns = {
@@ -288,6 +294,9 @@ class Checker:
             for _, f in fields
             if f.get("type") in FIELD_TYPES and FIELD_TYPES[f["type"]].storage
         }
+        flows = _dicts(self.doc.get("workflows"))
+        if any(flow.get("object") == obj.get("name") for _, flow in flows):
+            columns.setdefault(STATE_COLUMN, "text")  # "one open plan": a state may decide
         for i, spec in constraints:
             where = spec.get("where")
             if isinstance(where, str):

@@ -178,11 +178,13 @@ class Records:
         else:
             after = dict(zip(ids, full, strict=True))  # each row has its id (_insert_rows)
         if single:
-            self.rules.check(conn, actor, obj, qualified, after[ids[0]])
+            self.rules.check(conn, actor, obj, qualified, after[ids[0]], sent[0])
         else:
             for i, record_id in enumerate(ids):
-                row = after[record_id]
-                issues += self.rules.issues(conn, actor, obj, qualified, row, f"/rows/{i}")[0]
+                row, given = after[record_id], sent[i]
+                issues += self.rules.issues(conn, actor, obj, qualified, row, f"/rows/{i}", given)[
+                    0
+                ]
             if issues:
                 raise self._refused(obj, issues, len(rows), single)
         audit_changes(conn, obj, actor, qualified, "create", [(i, {}, after[i]) for i in ids], now)
@@ -357,8 +359,9 @@ class Records:
         ids = [int(b["id"]) for b, _ in items]
         self.computed.recompute(conn, qualified, ids, names, old_links)
         after = self._rows(conn, table, ids)
-        for record_id in ids:
-            self.rules.check(conn, actor, obj, qualified, after[record_id])
+        for before, changed in items:
+            record_id = int(before["id"])
+            self.rules.check(conn, actor, obj, qualified, after[record_id], list(changed))
         pairs: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = [
             (before, after[int(before["id"])]) for before, _ in items
         ]

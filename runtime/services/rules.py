@@ -9,17 +9,20 @@ reading related records through the transaction's connection.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Collection, Mapping
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from runtime.clock import Clock
 from runtime.errors import Issue, ValidationFailed
+from runtime.formula.display import display
 from runtime.formula.engine import FormulaEngine
 from runtime.formula.errors import FormulaError
 from runtime.formula.evaluator import Compiled
-from runtime.metadata.model import ObjectDef
+from runtime.metadata.model import PLACEHOLDER, ObjectDef
 from runtime.security.actor import Actor
 from runtime.services.formula_env import record_env
 
@@ -45,11 +48,18 @@ class Rules:
         self._rules: dict[str, list[tuple[Mapping[str, Any], Compiled]]] = {}
 
     def check(
-        self, conn: Connection, actor: Actor, obj: ObjectDef, qualified: str, row: Any
+        self,
+        conn: Connection,
+        actor: Actor,
+        obj: ObjectDef,
+        qualified: str,
+        row: Any,
+        changed: Collection[str] | None = None,
     ) -> None:
         """The object's rules on the record as written: each ``when`` that holds is a
-        problem with the rule's code, on the rule's field."""
-        issues, status = self.issues(conn, actor, obj, qualified, row, "")
+        problem with the rule's code, on the rule's field. A rule with ``on`` runs only
+        when the write changed (or the create sent) one of those fields."""
+        issues, status = self.issues(conn, actor, obj, qualified, row, "", changed)
         if issues:
             refused = ValidationFailed.from_issues(f"the {obj.name} was not saved", issues)
             refused.status = status
@@ -57,9 +67,20 @@ class Rules:
             raise refused
 
     def issues(
-        self, conn: Connection, actor: Actor, obj: ObjectDef, qualified: str, row: Any, where: str
+        self,
+        conn: Connection,
+        actor: Actor,
+        obj: ObjectDef,
+        qualified: str,
+        row: Any,
+        where: str,
+        changed: Collection[str] | None = None,
     ) -> tuple[list[Issue], int]:
-        rules = self._compiled(obj, qualified)
+        rules = [
+            (spec, formula)
+            for spec, formula in self._compiled(obj, qualified)
+            if changed is None or not spec.get("on") or set(spec["on"]) & set(changed)
+        ]
         if not rules:
             return [], 422
         env = record_env(conn, self.tables, qualified, self.clock, actor.stored_id)
@@ -73,6 +94,7 @@ class Rules:
             if hit is True:
                 message = spec.get("message") or {}
                 text = message.get("en") if isinstance(message, Mapping) else str(message)
+                text = _filled(str(text or ""), row)
                 field = spec.get("field")
                 code = str(spec.get("code") or "RULE_FAILED")
                 issues.append(
@@ -92,6 +114,28 @@ class Rules:
                 for spec in specs
             ]
         return self._rules[qualified]
+
+
+def _filled(text: str, row: Mapping[str, Any]) -> str:
+    """``{field}`` in a rule's message replaced by the record's value (numbers with
+    thousands separators and no trailing zeros: "cannot exceed 200 % of prorated target
+    ({cap})" reads "(30,246)")."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in row:
+            return match.group(0)
+        found = row[name]
+        if isinstance(found, bool) or found is None:
+            return display(found)
+        if isinstance(found, int):
+            return f"{found:,}"
+        if isinstance(found, Decimal):  # without trailing zeros: 30,246.58 and 30,246
+            text = f"{found:,f}"
+            return text.rstrip("0").rstrip(".") if "." in text else text
+        return str(found)
+
+    return PLACEHOLDER.sub(value, text)
 
 
 def required_when(forms: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
