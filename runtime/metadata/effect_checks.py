@@ -11,6 +11,7 @@ from typing import Any
 
 from runtime.formula.types import fits
 from runtime.metadata.approval_checks import user_rules
+from runtime.metadata.model import unique_keys
 from runtime.metadata.semantic import _dicts
 from runtime.suggest import suggest
 
@@ -71,6 +72,8 @@ def check_writes(f: Any, path: str, effect: Mapping[str, Any], obj: str | None) 
         each = create.get("for_each")
         if isinstance(each, dict) and target is not None and f.engine.catalog.get(target):
             _for_each(f, f"{path}/create/for_each", each, target)
+        if create.get("skip_existing") and target is not None and f.engine.catalog.get(target):
+            _skip_existing(f, f"{path}/create/skip_existing", create, target)
     each = effect.get("each")
     if isinstance(each, dict):
         relations = f.engine.catalog[obj].relations
@@ -99,6 +102,19 @@ def _for_each(f: Any, path: str, each: Mapping[str, Any], target: str) -> None:
         f.c.add(f"{path}/field", message, "UNRESOLVED")
         return
     f.check(f"{path}/where", each.get("where"), target)
+
+
+def _skip_existing(f: Any, path: str, create: Mapping[str, Any], target: str) -> None:
+    """Skipping existing records needs a unique key the effect fills in full."""
+    given = set(create.get("values") or {})
+    for part in ("for_each", "repeat"):
+        if isinstance(create.get(part), dict):
+            given.add(create[part].get("field"))
+    keys = unique_keys(f.engine.catalog[target].spec)
+    if not any(set(key) <= given for key in keys):
+        shown = ", ".join("(" + ", ".join(k) + ")" for k in keys) or "none"
+        message = f"needs a unique key of {target} that the values set in full (its keys: {shown})"
+        f.c.add(path, message, "UNRESOLVED")
 
 
 def _act(f: Any, path: str, act: Mapping[str, Any], obj: str) -> None:

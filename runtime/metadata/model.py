@@ -126,6 +126,22 @@ def qualify(app: str, ref: str) -> str:
     return ref if "." in ref else f"{app}.{ref}"
 
 
+def unique_keys(spec: Mapping[str, Any]) -> list[tuple[str, ...]]:
+    """The unique keys of an object's definition: its unique constraints without a
+    ``where``, then its unique fields."""
+    found = [
+        tuple(str(n) for n in c.get("fields") or [])
+        for c in spec.get("constraints") or []
+        if isinstance(c, Mapping) and c.get("type") == "unique" and not c.get("where")
+    ]
+    found += [
+        (str(f["name"]),)
+        for f in spec.get("fields") or []
+        if isinstance(f, Mapping) and f.get("unique")
+    ]
+    return found
+
+
 @dataclass(frozen=True)
 class ConstraintDef:
     name: str

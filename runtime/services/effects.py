@@ -32,7 +32,7 @@ from runtime.metadata.approvals import people_of
 from runtime.metadata.fieldtypes import CoerceError
 from runtime.metadata.model import SOFT_DELETE_COLUMN
 from runtime.security.actor import Actor
-from runtime.services import outbox, people
+from runtime.services import existing, outbox, people
 from runtime.services.formula_env import record_env
 from runtime.services.records import Records
 from runtime.services.values import to_json
@@ -185,6 +185,8 @@ class Effects:
         each = spec.get("for_each")
         if each:
             rows = self._for_each(conn, actor, target, values, each, f"{path}/for_each")
+        if spec.get("skip_existing"):
+            rows = existing.missing(conn, self.reader.table(target), obj, rows)
         users = [v for row in rows for k, v in row.items() if obj.by_name[k].storage == "user"]
         names = tasks.usernames(conn, users)
         data = [
