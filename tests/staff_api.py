@@ -32,11 +32,13 @@ class Api:
 
 
 @contextmanager
-def staff_api(db_url: str, **settings: Any) -> Iterator[Api]:
-    """A server with the staff app installed and seeded, every user with a password."""
+def staff_api(db_url: str, defn: dict[str, Any] | None = None, **settings: Any) -> Iterator[Api]:
+    """A server with the staff app (or ``defn``, a variant of it) installed and seeded,
+    every user with a password."""
     with make_client(db_url, **settings) as client:
         state = client.app.state  # type: ignore[attr-defined]
-        package = read_package_bytes(json.dumps(definition()).encode(), "staff.json")
+        chosen = definition() if defn is None else defn
+        package = read_package_bytes(json.dumps(chosen).encode(), "staff.json")
         state.apps.install(package, actor="tester")
         staff = seed(state.engine, state.apps.get("staff"))
         users = users_of(client)

@@ -19,6 +19,7 @@ from runtime.formula.engine import FormulaEngine
 from runtime.formula.errors import FormulaError
 from runtime.formula.types import fits, result_kind
 from runtime.metadata.approval_checks import approval_formulas
+from runtime.metadata.dashboard_checks import dashboard_formulas
 from runtime.metadata.effect_checks import automation_formulas, effect_formulas
 from runtime.metadata.model import qualify
 from runtime.metadata.semantic import Checker, _dicts
@@ -205,11 +206,7 @@ class _Formulas:
         for i, perm in _dicts(doc.get("permissions")):
             obj = self.qualified(perm.get("object"))
             self.check(f"/permissions/{i}/scope", perm.get("scope"), obj, sql=True)
-        for i, board in _dicts(doc.get("dashboards")):
-            for w, widget in _dicts(board.get("widgets")):
-                obj = self.qualified(widget.get("object"))
-                path = f"/dashboards/{i}/widgets/{w}/filter"
-                self.check(path, widget.get("filter"), obj, sql=True)
+        dashboard_formulas(self)
 
     # -- cycles across records ---------------------------------------------------------
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from runtime.errors import Issue, ValidationFailed
 from runtime.metadata.approval_checks import check_approvals
+from runtime.metadata.dashboard_checks import check_dashboard_widgets
 from runtime.metadata.formulas import check_formula_types
 from runtime.metadata.model import AppDef
 from runtime.metadata.package import Package
@@ -22,6 +23,7 @@ def definition_issues(doc: Any, resolver: Resolver | None = None) -> list[Issue]
         checker.run()
         check_sections(checker)
         check_approvals(checker)
+        check_dashboard_widgets(checker)
         check_formula_types(checker)
         known = {(i.path, i.message) for i in issues}
         issues += [i for i in checker.issues if (i.path, i.message) not in known]

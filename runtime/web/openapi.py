@@ -392,6 +392,36 @@ def _paths(app: AppDef, obj: ObjectDef) -> dict[str, Any]:
     }
 
 
+def _dashboard_paths(app: AppDef) -> dict[str, Any]:
+    """The dashboards of an app that declares some (docs/dashboards.md)."""
+    names = [str(b.get("name")) for b in app.raw.get("dashboards") or []]
+    if not names:
+        return {}
+    base = f"/api/v1/apps/{app.name}/dashboards"
+    ok = {"200": {"description": "OK", "content": {"application/json": {}}}}
+    lang = {"name": "lang", "in": "query", "schema": {"type": "string", "maxLength": 8}}
+    condition = {"name": "filter", "in": "query", "schema": {"type": "string"}}
+    name = {"name": "name", "in": "path", "required": True, "schema": {"enum": names}}
+    return {
+        base: {
+            "get": {
+                "tags": ["dashboards"],
+                "summary": f"The dashboards of {app.name} the caller may see",
+                "parameters": [lang],
+                "responses": ok,
+            }
+        },
+        f"{base}/{{name}}": {
+            "get": {
+                "tags": ["dashboards"],
+                "summary": "A dashboard, every widget with its data (or its error)",
+                "parameters": [name, condition, lang],
+                "responses": {**ok, "404": {"description": "no such dashboard for you"}},
+            }
+        },
+    }
+
+
 def document(apps: Mapping[str, AppDef], version: str) -> dict[str, Any]:
     schemas: dict[str, Any] = {"Error": _ERROR}
     paths: dict[str, Any] = {}
@@ -411,6 +441,7 @@ def document(apps: Mapping[str, AppDef], version: str) -> dict[str, Any]:
             schemas[f"{obj.qualified}.update"] = input_schema(obj, creating=False)
             paths.update(_paths(app, obj))
             paths.update(_action_paths(app, obj))
+        paths.update(_dashboard_paths(app))
     paths["/api/v1/tasks"] = TASKS
     paths["/api/v1/approvals"] = MINE
     return {
