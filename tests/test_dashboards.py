@@ -281,10 +281,14 @@ def test_validation_names_the_widget_key_at_fault() -> None:
         {
             "name": "d",
             "aggregate_only": True,
-            "widgets": [{"type": "table", "object": "employee", "columns": ["name"]}],
+            "widgets": [
+                {"type": "table", "object": "employee", "columns": ["name"]},
+                {"type": "number", "object": "employee", "measure": "MAX(base_salary)"},
+            ],
         }
     ]
     issues = _issues(exposed)
+    assert issues["/dashboards/0/widgets/1/measure"] == "INVALID"  # one person's salary
     assert issues["/dashboards/0/roles"] == "MISSING"  # every user would see all rows
     assert issues["/dashboards/0/widgets/0/columns"] == "INVALID"  # a list, not aggregates
     assert _issues(DASHBOARDS) == {}

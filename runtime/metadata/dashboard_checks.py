@@ -58,7 +58,27 @@ def check_dashboard_widgets(c: Checker) -> None:
                 )
 
 
+def _exposing(c: Checker, base: str, widget: WidgetSpec) -> None:
+    """MIN and MAX answer one row's value, however large the group: not aggregate-only."""
+    if not widget.aggregate_only:
+        return
+    texts = (
+        [(f"{base}/columns/{k}", t) for k, t in enumerate(widget.columns)]
+        if widget.type == "table"
+        else [(f"{base}/measure", widget.measure_text)]
+    )
+    for path, text in texts:
+        measure = parse_measure(text)
+        if measure is not None and measure.func in ("MIN", "MAX"):
+            message = (
+                f"{measure.func} shows one row's value: an aggregate_only widget may "
+                "count, sum or average"
+            )
+            c.add(path, message, "INVALID")
+
+
 def _shape(c: Checker, base: str, widget: WidgetSpec) -> None:
+    _exposing(c, base, widget)
     kind = widget.type
     wanted = GROUPS.get(kind)
     if wanted is None:
