@@ -35,6 +35,8 @@ class Settings:
     smtp_user: str | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = True
+    # stored files (docs/records.md, "Attachments and files")
+    max_upload_mb: int = 10
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -84,4 +86,5 @@ class Settings:
             smtp_user=env.get("TENON_SMTP_USER") or None,
             smtp_password=env.get("TENON_SMTP_PASSWORD") or None,
             smtp_starttls=env.get("TENON_SMTP_STARTTLS", "1") != "0",
+            max_upload_mb=number("TENON_MAX_UPLOAD_MB", defaults.max_upload_mb),
         )

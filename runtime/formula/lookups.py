@@ -47,11 +47,16 @@ class _RecordRow:
 
 
 class SqlLookups:
-    def __init__(self, conn: Connection, compiler: SqlCompiler, table: sa.Table) -> None:
+    def __init__(
+        self, conn: Connection, compiler: SqlCompiler, table: sa.Table, remember: bool = False
+    ) -> None:
         self.conn = conn
         self.compiler = compiler
         self.table = table
         self._queries: dict[int, tuple[ir.Expr, Any, set[str]]] = {}
+        # ``remember``: answers kept per formula part and record values, for a pass over
+        # many rows that nothing writes meanwhile (an export: 2,000 lines, one batch)
+        self._answers: dict[Any, Any] | None = {} if remember else None
 
     def _query(self, expr: ir.Expr) -> tuple[Any, set[str]]:
         """The query of ``expr`` and the record columns it reads (compiled once)."""
@@ -70,6 +75,18 @@ class SqlLookups:
     def fetch(self, expr: ir.Expr, record: Mapping[str, Any]) -> Any:
         query, used = self._query(expr)
         params = {f"rec_{name}": record.get(name) for name in used}
+        if self._answers is None:
+            return self._fetch(expr, query, params)
+        try:
+            key = (id(expr), *sorted(params.items()))
+            hash(key)
+        except TypeError:  # a JSON value among them: not kept
+            return self._fetch(expr, query, params)
+        if key not in self._answers:
+            self._answers[key] = self._fetch(expr, query, params)
+        return self._answers[key]
+
+    def _fetch(self, expr: ir.Expr, query: Any, params: dict[str, Any]) -> Any:
         if isinstance(expr, ir.Related):
             values = list(self.conn.execute(query, params).scalars())
             if len(values) > MAX_RELATED:

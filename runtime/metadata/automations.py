@@ -9,7 +9,8 @@ actions for each record that meets ``condition``). The object may belong to a re
 app: an automation of the probation app can watch ``core_hr.employee``.
 
 Actions are effects (``runtime.services.effects``): ``set`` (on the record), ``update``,
-``create``, ``each``, ``act`` (take a workflow action), ``notify`` and ``webhook``.
+``create``, ``each``, ``act`` (take a workflow action), ``notify``, ``webhook`` and
+``export`` (related rows as a CSV file on an attachment field).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-KINDS = ("set", "update", "create", "each", "act", "notify", "webhook")
+KINDS = ("set", "update", "create", "each", "act", "notify", "webhook", "export")
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,9 @@ def check_writes(f: Any, path: str, effect: Mapping[str, Any], obj: str | None) 
     act = effect.get("act")
     if isinstance(act, dict):
         _act(f, f"{path}/act", act, obj)
+    export = effect.get("export")
+    if isinstance(export, dict):
+        _export(f, f"{path}/export", export, obj)
     hook = effect.get("webhook")
     if isinstance(hook, dict) and isinstance(hook.get("body"), dict):
         for name, text in hook["body"].items():
@@ -115,6 +118,47 @@ def _skip_existing(f: Any, path: str, create: Mapping[str, Any], target: str) ->
         shown = ", ".join("(" + ", ".join(k) + ")" for k in keys) or "none"
         message = f"needs a unique key of {target} that the values set in full (its keys: {shown})"
         f.c.add(path, message, "UNRESOLVED")
+
+
+def _export(f: Any, path: str, spec: Mapping[str, Any], obj: str) -> None:
+    """The relation exists, ``field`` is an attachment field of the record, the name is
+    a text, every column and sort formula checks on the rows, ``format`` is on numbers."""
+    field = f.engine.catalog[obj].fields.get(str(spec.get("field")))
+    if field is None or field.spec.get("type") != "attachment":
+        message = f"{spec.get('field')!r} is not an attachment field of {obj}"
+        f.c.add(f"{path}/field", message, "UNRESOLVED")
+    name = f.check(f"{path}/name", spec.get("name"), obj, condition=False, syntax=True)
+    if name is not None and name.type.kind not in ("text", "blank", "any"):
+        f.c.add(f"{path}/name", f"gives {name.type}, not a text (the file's name)", "FORMULA_TYPE")
+    relations = f.engine.catalog[obj].relations
+    name = spec.get("relation")
+    relation = relations.get(name) if isinstance(name, str) else None
+    if relation is None:
+        message = f"{obj} has no relation {name!r}{suggest(str(name), set(relations))}"
+        f.c.add(f"{path}/relation", message, "UNRESOLVED")
+        return
+    child = relation.child
+    rows = f
+    rows.check(f"{path}/where", spec.get("where"), child)
+    for i, column in _dicts(spec.get("columns")):
+        where = f"{path}/columns/{i}"
+        tree = rows.check(
+            f"{where}/value", column.get("value"), child, condition=False, syntax=True
+        )
+        if tree is None:
+            continue
+        if not tree.type.scalar:
+            message = f"gives a {tree.type}, not one value per cell"
+            f.c.add(f"{where}/value", message, "FORMULA_TYPE")
+        elif "format" in column and tree.type.kind not in ("number", "blank", "any"):
+            message = f"gives a {tree.type}: a format applies to numbers"
+            f.c.add(f"{where}/format", message, "FORMULA_TYPE")
+    sort = spec.get("sort")
+    for k, text in enumerate(sort if isinstance(sort, list) else [sort]):
+        where = f"{path}/sort/{k}" if isinstance(sort, list) else f"{path}/sort"
+        tree = rows.check(where, text, child, condition=False, syntax=True)
+        if tree is not None and not tree.type.scalar:
+            f.c.add(where, f"gives a {tree.type}, which does not sort", "FORMULA_TYPE")
 
 
 def _act(f: Any, path: str, act: Mapping[str, Any], obj: str) -> None:

@@ -40,6 +40,7 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
 _PHONE = re.compile(r"^\+?[0-9 ()\-.]{3,32}$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 _RECORD_ID = re.compile(r"^\s*[0-9]{1,19}\s*$")
+_FILE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _EXACT = Context(prec=80)  # enough for NUMERIC(38, 18) and the checks around it
 _TRUE = {"true", "yes", "1", "y", "t"}
 _FALSE = {"false", "no", "0", "n", "f"}
@@ -303,10 +304,22 @@ def _json(value: Any, field: Mapping[str, Any]) -> Any:
 
 
 def _attachment(value: Any, field: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Stored files, by id (``"f0x…"`` or ``{"id": "f0x…", …}``, one or a list); the
+    record service looks the ids up and keeps what describes each file."""
     items = value if isinstance(value, list) else [value]
-    if not all(isinstance(i, dict) and isinstance(i.get("id"), str) for i in items):
-        raise CoerceError('is not a list of attachments ({"id": ..., "name": ...})')
-    return list(items)
+    out: list[dict[str, Any]] = []
+    for item in items:
+        file_id = item.get("id") if isinstance(item, dict) else item
+        if not isinstance(file_id, str) or not _FILE_ID.match(file_id):
+            raise CoerceError(
+                'is not a list of stored files (ids from POST /api/v1/files, or {"id": ...})'
+            )
+        out.append(dict(item) if isinstance(item, dict) else {"id": file_id})
+    if len({i["id"] for i in out}) != len(out):
+        raise CoerceError("lists a file twice")
+    if len(out) > 1 and field.get("multiple") is not True:
+        raise CoerceError("holds one file (the field is not multiple)")
+    return out
 
 
 _NUMBER_KEYS = frozenset({"min", "max"})

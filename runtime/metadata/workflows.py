@@ -33,7 +33,7 @@ from runtime.metadata.approvals import (
 from runtime.metadata.automations import qualify_effect
 
 STATE_COLUMN = "state"
-WRITES = ("update", "create", "each", "act", "webhook")  # runtime.services.effects
+WRITES = ("update", "create", "each", "act", "webhook", "export")  # runtime.services.effects
 
 
 @dataclass(frozen=True)

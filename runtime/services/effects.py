@@ -8,7 +8,10 @@ its transaction:
   the formulas run on this record;
 - ``{"each": {"relation": "lines", "where": "eligible", "set": {"suggested": "…"}}}``:
   every related row (that ``where`` accepts), each formula run on *that row* — after
-  this record was written, so a row reading ``pool.scale_factor`` sees the new value.
+  this record was written, so a row reading ``pool.scale_factor`` sees the new value;
+- ``{"export": {"relation": "lines", "field": "export_file", "columns": […]}}``: the
+  related rows as a CSV file (``runtime.services.export_file``), stored and set as the
+  record's attachment ``field``.
 
 Every write goes through the record service: validation, computed fields, rules, timers
 and the audit, which says on whose behalf (``effect of action:confirm by hana``). An
@@ -25,7 +28,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from runtime.errors import Issue, TenonError, ValidationFailed
+from runtime.errors import Forbidden, Issue, TenonError, ValidationFailed
 from runtime.formula.errors import FormulaError
 from runtime.formula.evaluator import Env
 from runtime.metadata.approvals import people_of
@@ -33,10 +36,11 @@ from runtime.metadata.fieldtypes import CoerceError
 from runtime.metadata.model import SOFT_DELETE_COLUMN
 from runtime.security.actor import Actor
 from runtime.services import existing, outbox, people
+from runtime.services.export_file import CellError, csv_file
 from runtime.services.formula_env import record_env
 from runtime.services.records import Records
 from runtime.services.values import to_json
-from runtime.storage import notifications, tasks
+from runtime.storage import files, notifications, tasks
 from runtime.storage.jobs import JobStore
 
 MAX_ROWS = 20_000  # related rows one ``each`` effect may write
@@ -99,7 +103,7 @@ class Effects:
             who = self._actor(actor, spec, cause)
             site = Site(conn, who, qualified, record, env, f"/effects/{index}/{kind}")
             getattr(self, f"_{kind}")(site, spec)
-            if kind in ("set", "act") and not gone:  # the record changed: read it again
+            if kind in ("set", "act", "export") and not gone:  # changed: read it again
                 record = self.records.locked_row(conn, qualified, record_id)
 
     def _actor(self, actor: Actor, spec: Mapping[str, Any], cause: str) -> Actor:
@@ -288,6 +292,44 @@ class Effects:
         if items:
             self._check_many(conn, actor, child, {int(r["id"]): list(c) for r, c in items})
             self.records.write_many(conn, actor, child, items, "update")
+
+    def _export(self, at: Site, spec: Mapping[str, Any]) -> None:
+        """The related rows as a CSV file, stored in this transaction and set as the
+        record's attachment ``field`` (replacing what it held). As the acting user, they
+        must be able to read every row exported."""
+        conn, actor, qualified, record, env, path = at
+        child, rows, _ = self._related(conn, actor, qualified, record, spec, path)
+        readable = self.records.permits.readable(conn, actor)
+        ids = [int(r["id"]) for r in rows]
+        hidden = set(ids) - readable(child, ids) if readable is not None and ids else set()
+        if hidden:
+            raise Forbidden(
+                f"you may not read {len(hidden)} of the {len(ids)} rows this export writes"
+            )
+        me = actor.stored_id  # the rows' formulas read each other record once
+        row_env = record_env(conn, self.reader.table, child, self.records.clock, me, True)
+        try:
+            data, media = csv_file(
+                lambda text, where: self.compile(child, text),
+                rows,
+                row_env,
+                spec,
+                lambda ids: tasks.usernames(conn, ids),
+            )
+            name = self.compile(qualified, str(spec["name"])).evaluate(dict(record), env)
+        except CellError as error:
+            raise _failed(f"{path}{error.where}", error.message) from None
+        except FormulaError as error:
+            raise _failed(f"{path}/name", f"the file's name: {error}") from None
+        fallback = f"{qualified.partition('.')[2]}-{record['id']}.csv"
+        info = files.put(
+            conn, str(name or fallback), media, data, env.now, (me, actor.username), fallback
+        )
+        field = str(spec["field"])
+        self._check(conn, actor, qualified, int(record["id"]), [field])
+        self.records.write_changes(
+            conn, actor, qualified, record, {field: [info.as_value()]}, "update"
+        )
 
     def _set(self, at: Site, spec: Mapping[str, Any]) -> None:
         conn, actor, qualified, record, env, path = at

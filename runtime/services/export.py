@@ -105,10 +105,12 @@ def export_csv(table: ExportTable) -> str:
     return csv_text(table.columns, rows)
 
 
-def csv_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """A CSV file as spreadsheet programs read it: UTF-8 with a BOM, CRLF line ends."""
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[str]], bom: bool = True) -> str:
+    """A CSV file as spreadsheet programs read it: a byte-order mark (unless ``bom`` is
+    false), CRLF line ends."""
     out = io.StringIO()
-    out.write("\ufeff")
+    if bom:
+        out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
     writer.writerows(rows)

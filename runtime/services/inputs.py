@@ -26,11 +26,13 @@ from runtime.metadata.model import (
     qualify,
 )
 from runtime.metadata.workflows import STATE_COLUMN
+from runtime.storage import files
 from runtime.storage.tables import USERS_TABLE
 
 _USERS = sa.table(USERS_TABLE, sa.column("id"), sa.column("username"), sa.column("is_active"))
 CONTROL = frozenset({"version"})  # accepted in a body, not a field
 AUTO = "auto_number"
+ATTACHMENT = "attachment"
 
 
 def blank(value: Any) -> bool:
@@ -46,6 +48,7 @@ class Known:
     def __init__(self, readable: Readable | None = None) -> None:
         self.users: dict[str, int | None] = {}
         self.records: dict[str, dict[int, bool]] = {}
+        self.files: dict[str, files.FileInfo | None] = {}
         # which of some ids of an object the writer may read (None: all, the system):
         # a reference to a record one cannot read is refused like one to no record, so
         # writing cannot probe what exists
@@ -59,12 +62,14 @@ class Known:
         rows: Sequence[Any],
         tables: Any,
     ) -> None:
-        """Look up every username and referenced id of ``rows``, one query per field."""
+        """Look up every username, referenced id and file of ``rows``, one query per field."""
         for fdef in fields:
-            if fdef.storage not in ("user", "reference"):
+            if fdef.storage not in ("user", "reference") and fdef.type != ATTACHMENT:
                 continue
             given = [r.get(fdef.name) for r in rows if isinstance(r, Mapping)]
-            if fdef.storage == "user":
+            if fdef.type == ATTACHMENT:
+                self._files(conn, given)
+            elif fdef.storage == "user":
                 names = sorted({v for v in given if isinstance(v, str)} - set(self.users))
                 for chunk in _chunks(names):
                     query = sa.select(_USERS.c.username, _USERS.c.id)
@@ -84,6 +89,17 @@ class Known:
                     if self.readable is not None and present:
                         present &= self.readable(target, sorted(present))
                     seen.update({i: i in present for i in chunk})
+
+    def _files(self, conn: Connection, given: Sequence[Any]) -> None:
+        ids = set()
+        for value in given:
+            for item in value if isinstance(value, list) else [value]:
+                file_id = item.get("id") if isinstance(item, Mapping) else item
+                if isinstance(file_id, str) and file_id not in self.files:
+                    ids.add(file_id)
+        if ids:
+            found = files.infos(conn, ids)
+            self.files.update({i: found.get(i) for i in ids})
 
 
 def _has_nul(value: Any) -> bool:
@@ -138,7 +154,9 @@ def parse(
             issues.append(Issue(f"{prefix}/{name}", message, "INVALID_VALUE"))
             continue
         try:
-            if fdef.storage in _LOOKED_UP:
+            if fdef.type == ATTACHMENT:
+                values[name] = _attached(conn, fdef, raw, known)
+            elif fdef.storage in _LOOKED_UP:
                 values[name] = _value(conn, app, fdef, raw, tables, known)
             else:
                 values[name] = fdef.coerce(raw)
@@ -187,6 +205,45 @@ def _value(conn: Connection, app: str, fdef: FieldDef, raw: Any, tables: Any, kn
         if not seen.get(value):
             raise LookupError(f"{fdef.name}: there is no {fdef.target} record {value}")
     return value
+
+
+def _attached(conn: Connection, fdef: FieldDef, raw: Any, known: Known) -> list[dict[str, Any]]:
+    """The stored files an attachment field is given, as it keeps them (the name, size
+    and type the store knows, whatever was sent with the id), within the field's
+    ``max_size_mb`` and ``accept``."""
+    items = fdef.coerce(raw)
+    known.prefetch(conn, "", [fdef], [{fdef.name: items}], None)
+    out = []
+    for item in items:
+        info = known.files.get(item["id"])
+        if info is None:
+            raise LookupError(f"{fdef.name}: there is no stored file {item['id']!r}")
+        limit = fdef.spec.get("max_size_mb")
+        if isinstance(limit, int) and info.size > limit << 20:
+            raise CoerceError(f"holds {info.name!r}, larger than {limit} MB")
+        accept = fdef.spec.get("accept")
+        if accept and not accepted(info, accept):
+            kinds = ", ".join(str(a) for a in accept)
+            raise CoerceError(f"holds {info.name!r}, which is not of an accepted type ({kinds})")
+        out.append(info.as_value())
+    return out
+
+
+def accepted(info: files.FileInfo, accept: Sequence[str]) -> bool:
+    """Whether the file matches one of ``accept``: an extension (``.pdf``), a media type
+    (``application/pdf``) or a family of them (``image/*``), ignoring case."""
+    name = info.name.lower()
+    media = info.content_type.split(";")[0].strip().lower()
+    for pattern in (str(a).strip().lower() for a in accept):
+        if pattern.startswith("."):
+            if name.endswith(pattern):
+                return True
+        elif pattern.endswith("/*"):
+            if media.startswith(pattern[:-1]):
+                return True
+        elif media == pattern:
+            return True
+    return False
 
 
 def defaults(obj: ObjectDef, given: Mapping[str, Any]) -> dict[str, Any]:

@@ -283,4 +283,21 @@ class Task(Base):
     comment: Mapped[str | None] = mapped_column(sa.Text)
 
 
+class StoredFile(Base):
+    """An uploaded (or generated) file: its bytes, and what Tenon tells about it. The id
+    is random and unguessable; a record's ``attachment`` field holds ids of these."""
+
+    __tablename__ = "tenon_files"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(255))
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ID_TYPE)
+    created_by: Mapped[str] = mapped_column(sa.String(150))
+
+
 metadata = Base.metadata

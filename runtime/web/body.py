@@ -8,6 +8,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from starlette.requests import Request
+from starlette.types import Message
 
 from runtime.errors import Issue, TenonError, ValidationFailed
 from runtime.suggest import suggest
@@ -50,6 +51,21 @@ async def read_bytes(
             raise refusal
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def replayed(request: Request, raw: bytes) -> Request:
+    """The request again, its body being ``raw`` (read already, within a limit), so
+    Starlette can parse it as a form."""
+    sent = False
+
+    async def replay() -> Message:  # the body once, then the client's own messages
+        nonlocal sent
+        if sent:
+            return await request.receive()
+        sent = True
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    return Request(request.scope, replay)
 
 
 def parse_object(raw: bytes, allowed: Collection[str] | None = None) -> dict[str, Any]:

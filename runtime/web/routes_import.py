@@ -24,7 +24,6 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Message
 
 from runtime.errors import Issue, TenonError
 from runtime.services.export import export_xlsx
@@ -52,16 +51,7 @@ async def _upload(request: Request) -> tuple[bytes, str, ImportOptions, bool]:
     """The uploaded file, its name, the options sent with it, and whether to import it
     in the background."""
     raw = await _body(request)
-    sent = False
-
-    async def replay() -> Message:  # the body once, then the client's own messages
-        nonlocal sent
-        if sent:
-            return await request.receive()
-        sent = True
-        return {"type": "http.request", "body": raw, "more_body": False}
-
-    async with Request(request.scope, replay).form(
+    async with body.replayed(request, raw).form(
         max_files=1, max_fields=10, max_part_size=64 << 10
     ) as form:
         upload = form.get("file")
