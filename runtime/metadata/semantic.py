@@ -275,7 +275,8 @@ class Checker:
             )
         for i, rule in _dicts(obj.get("rules")):
             named: list[tuple[str, Any]] = [("field", rule.get("field"))]
-            named += [(f"on/{k}", n) for k, n in enumerate(rule.get("on") or [])]
+            on = enumerate(rule.get("on") or [])  # the workflow's state counts as a field
+            named += [(f"on/{k}", n) for k, n in on if n != "state"]
             message = rule.get("message")
             texts = message.values() if isinstance(message, dict) else [message]
             named += [("message", n) for t in texts for n in PLACEHOLDER.findall(str(t))]

@@ -65,6 +65,7 @@ class Computed:
         self._shared = tables
         self.engine = FormulaEngine(a.raw for a in self.apps.values())
         self._tables: dict[str, sa.Table] = {}
+        self._compiled: dict[tuple[str, str], tuple[sa.Table, dict[str, Any]]] = {}
         self._affects: dict[str, bool] = {}
         self.targets: dict[str, list[_Target]] = {}
         for app in self.apps.values():
@@ -217,7 +218,17 @@ class Computed:
         written = 0
         in_sql = [t for t in targets if t.in_sql]
         if in_sql:
-            values = {t.fdef.name: _fit(compiler, compiler.value(t.tree, table), t) for t in in_sql}
+            # stored formulas read no clock and no @me: their SQL serves every write, as
+            # long as the Table objects it was built on are the ones in use
+            key = (qualified, compiler.dialect)
+            cached = self._compiled.get(key)
+            if cached is not None and cached[0] is table:
+                values = cached[1]
+            else:
+                values = {
+                    t.fdef.name: _fit(compiler, compiler.value(t.tree, table), t) for t in in_sql
+                }
+                self._compiled[key] = (table, values)
             stmt = sa.update(table).values(values)
             if selector is not None:
                 stmt = stmt.where(_within(table.c.id, _sets(selector)))

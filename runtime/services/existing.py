@@ -8,7 +8,7 @@ have values in the new record (validation checks that the effect sets one such k
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,8 +18,8 @@ from runtime.metadata.model import SOFT_DELETE_COLUMN, ObjectDef, unique_keys
 
 
 def missing(
-    conn: Connection, table: sa.Table, obj: ObjectDef, rows: Sequence[Mapping[str, Any]]
-) -> list[Mapping[str, Any]]:
+    conn: Connection, table: sa.Table, obj: ObjectDef, rows: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """``rows`` less those whose value of a key a stored record (or an earlier row) has."""
     kept = list(rows)
     for key in unique_keys(obj.spec):
