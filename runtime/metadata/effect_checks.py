@@ -11,6 +11,7 @@ from typing import Any
 
 from runtime.formula.types import fits
 from runtime.metadata.approval_checks import user_rules
+from runtime.metadata.effect_rows import RowChecker, relation_child
 from runtime.metadata.model import unique_keys
 from runtime.metadata.semantic import _dicts
 from runtime.suggest import suggest
@@ -76,15 +77,12 @@ def check_writes(f: Any, path: str, effect: Mapping[str, Any], obj: str | None) 
             _skip_existing(f, f"{path}/create/skip_existing", create, target)
     each = effect.get("each")
     if isinstance(each, dict):
-        relations = f.engine.catalog[obj].relations
-        name = each.get("relation")
-        relation = relations.get(name) if isinstance(name, str) else None
-        if relation is None:
-            message = f"{obj} has no relation {name!r}{suggest(str(name), set(relations))}"
-            f.c.add(f"{path}/each/relation", message, "UNRESOLVED")
+        child = relation_child(f, f"{path}/each/relation", each.get("relation"), obj)
+        if child is None:
             return
-        f.check(f"{path}/each/where", each.get("where"), relation.child)
-        _assignments(f, f"{path}/each/set", each.get("set"), relation.child, relation.child)
+        rows = RowChecker(f, obj)  # formulas on the rows, reading the record as source
+        rows.check(f"{path}/each/where", each.get("where"), child)
+        _assignments(rows, f"{path}/each/set", each.get("set"), child, child)
     act = effect.get("act")
     if isinstance(act, dict):
         _act(f, f"{path}/act", act, obj)
@@ -164,15 +162,12 @@ def _export(f: Any, path: str, spec: Mapping[str, Any], obj: str) -> None:
 def _act(f: Any, path: str, act: Mapping[str, Any], obj: str) -> None:
     """The action exists on the workflow of the record (or of the related rows)."""
     target = obj
-    name = act.get("relation")
-    if isinstance(name, str):
-        relations = f.engine.catalog[obj].relations
-        if name not in relations:
-            message = f"{obj} has no relation {name!r}{suggest(name, set(relations))}"
-            f.c.add(f"{path}/relation", message, "UNRESOLVED")
+    if act.get("relation") is not None:
+        child = relation_child(f, f"{path}/relation", act.get("relation"), obj)
+        if child is None:
             return
-        target = relations[name].child
-        f.check(f"{path}/where", act.get("where"), target)
+        target = child
+        RowChecker(f, obj).check(f"{path}/where", act.get("where"), target)
     actions = _workflow_actions(f, target)
     if actions is not None and act.get("action") not in actions:
         message = (

@@ -177,6 +177,8 @@ class _Formulas:
             for t, transition in _dicts(flow.get("transitions")):
                 path = f"/workflows/{i}/transitions/{t}"
                 self.check(f"{path}/condition", transition.get("condition"), obj)
+                detail = transition.get("detail")
+                self.check(f"{path}/detail", detail, obj, condition=False, syntax=True)
                 for e, effect in _dicts(transition.get("effects")):
                     sets = effect.get("set")
                     for name, text in sets.items() if isinstance(sets, dict) else ():

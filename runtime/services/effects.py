@@ -36,6 +36,8 @@ from runtime.metadata.fieldtypes import CoerceError
 from runtime.metadata.model import SOFT_DELETE_COLUMN
 from runtime.security.actor import Actor
 from runtime.services import existing, outbox, people
+from runtime.services.effect_rows import RowFormulas, relation_of
+from runtime.services.effect_rows import failed as _failed
 from runtime.services.export_file import CellError, csv_file
 from runtime.services.formula_env import record_env
 from runtime.services.records import Records
@@ -44,12 +46,6 @@ from runtime.storage import files, notifications, tasks
 from runtime.storage.jobs import JobStore
 
 MAX_ROWS = 20_000  # related rows one ``each`` effect may write
-
-
-def _failed(path: str, message: str) -> ValidationFailed:
-    return ValidationFailed.from_issues(
-        "an effect could not be written", [Issue(path, message, "EFFECT_FAILED")]
-    )
 
 
 class Site(NamedTuple):
@@ -121,14 +117,16 @@ class Effects:
         record: Mapping[str, Any],
         env: Env,
         path: str,
+        rows: RowFormulas | None = None,
     ) -> dict[str, Any]:
         """Each formula on ``record``, coerced to the field of ``target`` it sets (None:
-        values as the formulas give them)."""
+        values as the formulas give them); ``rows`` compiles formulas on related rows."""
         obj = self.reader.object(target) if target is not None else None
         out: dict[str, Any] = {}
         for name, text in formulas.items():
             try:
-                value = self.compile(qualified, text).evaluate(dict(record), env)
+                formula = rows(text, f"{path}/{name}") if rows else self.compile(qualified, text)
+                value = formula.evaluate(dict(record), env)
                 if obj is not None and value is not None:
                     value = obj.by_name[name].coerce(value)
                 out[name] = value
@@ -256,12 +254,21 @@ class Effects:
         record: Mapping[str, Any],
         spec: Mapping[str, Any],
         path: str,
-    ) -> tuple[str, list[dict[str, Any]], Env]:
-        """The rows of the relation ``spec`` names that its ``where`` accepts, locked."""
-        relation = self.reader.policy.engine.catalog[qualified].relations[str(spec["relation"])]
+        env: Env,
+    ) -> tuple[str, list[dict[str, Any]], Env, RowFormulas]:
+        """The rows of the relation ``spec`` names (of the record, or of a record it points
+        to) that its ``where`` accepts, locked; and how formulas on them are compiled."""
+        engine = self.reader.policy.engine
+        relation = relation_of(
+            engine, self.compile, qualified, record, env, str(spec["relation"]), path
+        )
         child = relation.child
+        formulas = RowFormulas(engine, self.compile, qualified, record, env, child)
+        if relation.parent is None:  # a blank reference on the way: no rows
+            return child, [], env, formulas
         table = self.reader.table(child)
-        query = sa.select(table).where(table.c[relation.fk] == record["id"]).order_by(table.c.id)
+        query = sa.select(table).where(table.c[relation.fk] == relation.parent)
+        query = query.order_by(table.c.id)
         if SOFT_DELETE_COLUMN in table.c:
             query = query.where(table.c[SOFT_DELETE_COLUMN].is_(None))
         if conn.dialect.name == "postgresql":
@@ -270,7 +277,7 @@ class Effects:
         if len(rows) > MAX_ROWS:
             raise _failed(path, f"more than {MAX_ROWS} {relation.name} rows to write at once")
         env = record_env(conn, self.reader.table, child, self.records.clock, actor.stored_id)
-        where = self.compile(child, str(spec["where"])) if spec.get("where") else None
+        where = formulas(str(spec["where"]), f"{path}/where") if spec.get("where") else None
         out = []
         for row in rows:
             try:
@@ -278,14 +285,14 @@ class Effects:
                     out.append(row)
             except FormulaError as error:
                 raise _failed(f"{path}/where", f"row {row['id']}: {error}") from None
-        return child, out, env
+        return child, out, env, formulas
 
     def _each(self, at: Site, spec: Mapping[str, Any]) -> None:
         conn, actor, qualified, record, env, path = at
-        child, rows, env = self._related(conn, actor, qualified, record, spec, path)
+        child, rows, env, formulas = self._related(conn, actor, qualified, record, spec, path, env)
         items = []
         for row in rows:  # every value first (on the rows as they were), then one write
-            changed = self._values(child, child, spec["set"], row, env, f"{path}/set")
+            changed = self._values(child, child, spec["set"], row, env, f"{path}/set", formulas)
             changed = {k: v for k, v in changed.items() if row.get(k) != v}
             if changed:
                 items.append((row, changed))
@@ -298,7 +305,7 @@ class Effects:
         record's attachment ``field`` (replacing what it held). As the acting user, they
         must be able to read every row exported."""
         conn, actor, qualified, record, env, path = at
-        child, rows, _ = self._related(conn, actor, qualified, record, spec, path)
+        child, rows, _, _ = self._related(conn, actor, qualified, record, spec, path, env)
         readable = self.records.permits.readable(conn, actor)
         ids = [int(r["id"]) for r in rows]
         hidden = set(ids) - readable(child, ids) if readable is not None and ids else set()
@@ -342,10 +349,10 @@ class Effects:
     def _act(self, at: Site, spec: Mapping[str, Any]) -> None:
         """Take a workflow action on the record, or on each related row ``where`` accepts;
         a row the action does not leave from is left alone."""
-        conn, actor, qualified, record, _env, path = at
+        conn, actor, qualified, record, env, path = at
         assert self.act is not None
         if spec.get("relation"):
-            target, rows, _ = self._related(conn, actor, qualified, record, spec, path)
+            target, rows, _, _ = self._related(conn, actor, qualified, record, spec, path, env)
         else:
             target, rows = qualified, [dict(record)]
         body = {"comment": spec["comment"]} if spec.get("comment") else {}

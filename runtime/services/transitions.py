@@ -281,9 +281,28 @@ class Transitions:
             raise _not_done(transition, [Issue("", message, "CONDITION_ERROR")]) from None
         if holds is not True:
             message = transition.message or f"the condition of {transition.action} does not hold"
+            message = self._detail(env, qualified, transition, record, message)
             refused = _not_done(transition, [Issue("", message, transition.code)])
             refused.code = transition.code
             raise refused
+
+    def _detail(
+        self,
+        env: Env,
+        qualified: str,
+        transition: TransitionDef,
+        record: Mapping[str, Any],
+        message: str,
+    ) -> str:
+        """The message of a refusal, with what the transition's ``detail`` says why."""
+        text = transition.spec.get("detail")
+        if not text:
+            return message
+        try:
+            detail = self.formula(qualified, str(text)).evaluate(dict(record), env)
+        except FormulaError as error:
+            detail = f"(the detail could not be computed: {error})"
+        return f"{message}: {detail}" if detail not in (None, "") else message
 
     def _notices(
         self,
