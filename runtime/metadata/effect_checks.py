@@ -13,6 +13,7 @@ from runtime.formula.types import fits
 from runtime.metadata.approval_checks import user_rules
 from runtime.metadata.effect_rows import RowChecker, relation_child
 from runtime.metadata.model import unique_keys
+from runtime.metadata.repeat_checks import check_repeat
 from runtime.metadata.semantic import _dicts
 from runtime.suggest import suggest
 
@@ -73,6 +74,8 @@ def check_writes(f: Any, path: str, effect: Mapping[str, Any], obj: str | None) 
         each = create.get("for_each")
         if isinstance(each, dict) and target is not None and f.engine.catalog.get(target):
             _for_each(f, f"{path}/create/for_each", each, target)
+        if target is not None and f.engine.catalog.get(target):
+            check_repeat(f, f"{path}/create/repeat", create, obj, target)
         if create.get("skip_existing") and target is not None and f.engine.catalog.get(target):
             _skip_existing(f, f"{path}/create/skip_existing", create, target)
     each = effect.get("each")

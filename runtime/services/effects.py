@@ -35,7 +35,7 @@ from runtime.metadata.approvals import people_of
 from runtime.metadata.fieldtypes import CoerceError
 from runtime.metadata.model import SOFT_DELETE_COLUMN
 from runtime.security.actor import Actor
-from runtime.services import existing, outbox, people
+from runtime.services import existing, outbox, people, series
 from runtime.services.effect_rows import RowFormulas, relation_of
 from runtime.services.effect_rows import failed as _failed
 from runtime.services.export_file import CellError, csv_file
@@ -99,7 +99,7 @@ class Effects:
             who = self._actor(actor, spec, cause)
             site = Site(conn, who, qualified, record, env, f"/effects/{index}/{kind}")
             getattr(self, f"_{kind}")(site, spec)
-            if kind in ("set", "act", "export") and not gone:  # changed: read it again
+            if kind != "notify" and not gone:  # the record (or its rollups) changed: read again
                 record = self.records.locked_row(conn, qualified, record_id)
 
     def _actor(self, actor: Actor, spec: Mapping[str, Any], cause: str) -> Actor:
@@ -187,6 +187,21 @@ class Effects:
         each = spec.get("for_each")
         if each:
             rows = self._for_each(conn, actor, target, values, each, f"{path}/for_each")
+        repeat = spec.get("repeat")
+        if repeat:  # one record per date of a series (runtime.services.series)
+            field, where = str(repeat["field"]), f"{path}/repeat"
+            days = series.series(self.compile, qualified, record, env, repeat, where)
+            rows = [{**values, field: day} for day in days]
+            env = record_env(conn, self.reader.table, target, self.records.clock, actor.stored_id)
+            rows = series.keep(
+                self.compile,
+                target,
+                repeat.get("where"),
+                rows,
+                env,
+                f"{where}/where",
+                lambda row: f"{field} {row[field]}",
+            )
         if spec.get("skip_existing"):
             rows = existing.missing(conn, self.reader.table(target), obj, rows)
         users = [v for row in rows for k, v in row.items() if obj.by_name[k].storage == "user"]
@@ -203,7 +218,7 @@ class Effects:
         if not data:
             return
         try:
-            self.records.create_many(conn, actor, target, data, single=not each)
+            self.records.create_many(conn, actor, target, data, single=not (each or repeat))
         except TenonError as error:
             found = error.details or [Issue("", error.message, error.code)]
             issues = [Issue(f"{path}/values{d.path}", d.message, d.code) for d in found]
@@ -233,18 +248,16 @@ class Effects:
         if len(ids) > MAX_ROWS:
             raise _failed(path, f"more than {MAX_ROWS} records to create at once")
         rows = [{**values, field: int(i)} for i in ids]
-        if not each.get("where"):
-            return rows
         env = record_env(conn, self.reader.table, target, self.records.clock, actor.stored_id)
-        where = self.compile(target, str(each["where"]))
-        kept = []
-        for row in rows:
-            try:
-                if where.evaluate(row, env) is True:
-                    kept.append(row)
-            except FormulaError as error:
-                raise _failed(f"{path}/where", f"{iterated} {row[field]}: {error}") from None
-        return kept
+        return series.keep(
+            self.compile,
+            target,
+            each.get("where"),
+            rows,
+            env,
+            f"{path}/where",
+            lambda row: f"{iterated} {row[field]}",
+        )
 
     def _related(
         self,

@@ -12,7 +12,9 @@ means the start of that day.
 When the job runs it takes the action as the system (audited as ``system`` on behalf of
 ``timer <name>``), in one transaction with the job's completion. A record that has
 moved on meanwhile, or was deleted, ends the job ``done`` with what it skipped; an
-action the record refuses (its condition) ends it ``failed`` with the reason.
+action the record refuses (its condition) ends it ``failed`` with the reason. A time that
+moved later without a write of the record (``at`` reads a rollup over related rows) is
+found when the job runs early: the job queues itself again for the new time.
 """
 
 from __future__ import annotations
@@ -134,6 +136,14 @@ class Timers:
             else:  # the occurrence this job is for, if the record still waits
                 waits = row.get(STATE_COLUMN) in timer.states
                 when = context.job.run_at if waits else None
+            if when is not None and when > context.now() and timer.every is None:
+                # its time moved later without a write of the record (a rollup over
+                # related rows, such as days paused): wait for the new time
+                key = _key(qualified, record_id, timer)
+                self.jobs.schedule(conn, KIND, key, when, now=context.now(), payload=payload)
+                result = {"moved": when.isoformat()}
+                context.finish_in(conn, result)
+                return result
             if when is None or when > context.now():
                 result = {"skipped": f"the record is {row.get(STATE_COLUMN)!r} and not due"}
                 context.finish_in(conn, result)

@@ -179,16 +179,24 @@ def integrity_error(obj: ObjectDef, exc: sa.exc.IntegrityError) -> TenonError:
             for f in obj.stored_fields
             if f.name in constraint or re.search(rf"\.{re.escape(f.name)}\b", text)
         ]
+        declared: Mapping[str, Any] = {}
         for constraint_def in obj.constraints:
             if constraint_def.name in constraint or all(
                 re.search(rf"\.{re.escape(n)}\b", text) for n in constraint_def.fields
             ):
-                fields = list(constraint_def.fields)
+                fields, declared = list(constraint_def.fields), constraint_def.spec
+        code = str(declared.get("code") or "NOT_UNIQUE")
+        said = declared.get("message")
+        if isinstance(said, Mapping):
+            said = said.get("en") or next(iter(said.values()), None)
         issues = [
-            Issue(f"/{name}", f"another {obj.name} already has this {name}", "NOT_UNIQUE")
+            Issue(f"/{name}", str(said or f"another {obj.name} already has this {name}"), code)
             for name in fields or ["id"]
         ]
-        return ValidationFailed.from_issues(f"the {obj.name} was not saved", issues)
+        refused = ValidationFailed.from_issues(f"the {obj.name} was not saved", issues)
+        if declared.get("code"):  # the app's own name for it (PIP_ALREADY_OPEN)
+            refused.code = code
+        return refused
     if "foreign key" in lowered:
         return Conflict(
             f"other records still refer to this {obj.name}; change or delete them first",
