@@ -84,7 +84,7 @@ def check_call(checker: Checker, node: Call, scope: Scope) -> ir.Expr:
     for i, source in enumerate(node.args):
         if i == fn.where_arg and rows is not None:
             child = checker.catalog[rows.child]
-            inner = Scope(child, scope.inline, scope.allow_me, scope.allow_clock)
+            inner = Scope(child, "local", scope.allow_me, scope.allow_clock)  # see Scope
             where = checker.node(source, inner)
             _expect(fn, i, where, "condition")
             problem = sql_problem(where)

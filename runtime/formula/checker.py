@@ -44,7 +44,11 @@ class Scope:
     """Where a formula is checked: the object its names belong to, and what it may use."""
 
     obj: ObjectInfo
-    inline: bool = True  # computed fields of the record: inline (True) or read stored column
+    # computed fields of the record: inline (True), read the stored column (False), or
+    # inline those computed from the record's own columns only ("local": related rows
+    # in an aggregate, where inlining a field that reads other records would run its
+    # lookups once per row and per use)
+    inline: bool | str = True
     allow_me: bool = True
     allow_clock: bool = True
 
@@ -224,8 +228,9 @@ class Checker:
                 "FORMULA_CONTEXT",
             )
         if base is None:
-            if field.computed and (scope.inline or volatile):
-                body = self.computed(obj, field)
+            body = self.computed(obj, field) if field.computed else None
+            local = scope.inline == "local" and body is not None and _own_columns(body)
+            if body is not None and (scope.inline is True or local or volatile):
                 ftype = field.type
                 if ftype.kind == "number" and body.type.kind == "number":
                     ftype = ftype.with_scale(body.type.scale)  # exact, not the column's scale
@@ -242,7 +247,7 @@ class Checker:
         rest = node.path[i + 1 :]
         value: ir.Expr | None = None
         if rest:
-            inner = Scope(child, scope.inline, scope.allow_me, scope.allow_clock)
+            inner = Scope(child, "local", scope.allow_me, scope.allow_clock)
             value = self.name(Name(rest, node.pos), inner)
             if value.type.kind == "list":
                 raise FormulaError(
@@ -388,3 +393,8 @@ def _date_arithmetic(node: Binary, left: ir.Expr, right: ir.Expr) -> ir.Expr:
 
 
 __all__ = ["DATETIME", "Checker", "Scope", "date_literal"]
+
+
+def _own_columns(body: ir.Expr) -> bool:
+    """Does a checked formula read only its record's own columns (no other record)?"""
+    return not any(isinstance(n, (ir.Ref, ir.Related, ir.Aggregate)) for n in body.walk())

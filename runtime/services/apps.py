@@ -186,8 +186,8 @@ class AppService:
         apps = {n: AppDef.from_dict(d) for n, d in _installed_definitions(conn).items()}
         apps[new.name] = new
         computed = Computed(apps, self.clock)
-        for obj in new.objects:
-            computed.recompute_all(conn, obj.qualified)
+        for qualified in computed.order([o.qualified for o in new.objects]):
+            computed.recompute_all(conn, qualified)
 
     def _prepare(
         self, conn: Connection, package: Package

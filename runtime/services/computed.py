@@ -115,6 +115,24 @@ class Computed:
             passes += 1
         return changed
 
+    def order(self, objects: list[str]) -> list[str]:
+        """``objects`` so that each comes after those whose stored values it reads (a
+        pool's totals after its lines, a line after the plan it reads); objects that read
+        each other come twice, so the second pass sees the first's values."""
+        reads = {
+            o: {d.obj for t in self.targets.get(o, []) for d in t.reads if d.via} - {o}
+            for o in objects
+        }
+        done: list[str] = []
+        left = list(objects)
+        while left:
+            ready = [o for o in left if not (reads[o] & set(left))]
+            if not ready:  # a circle: everything left, twice
+                return done + left + left
+            done += ready
+            left = [o for o in left if o not in ready]
+        return done
+
     def affects(self, qualified: str) -> bool:
         """Does writing a record of ``qualified`` change any stored computed field (its
         own, or one of another record that reads it)?"""
