@@ -8,6 +8,8 @@ record's own values as parameters. The record need not be saved yet.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +22,66 @@ from runtime.formula.sqlcompile import SqlCompiler
 from runtime.formula.types import FType
 
 MAX_RELATED = 10_000
+SHARED_QUERIES = 4096  # compiled lookups kept across evaluations (least recently used go)
+
+
+class _Watched:
+    """The compiler's clock and user as it compiles one lookup, noting what it reads:
+    a compiled query depends on ``today``, ``now`` or ``me`` only if it read them."""
+
+    def __init__(self, env: Any) -> None:
+        self._env = env
+        self.read: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._env, name)
+        self.read[name] = value
+        return value
+
+
+class _Shared:
+    """Compiled lookup queries shared by every ``SqlLookups`` (a rule evaluated once per
+    row of a 2,000-row create made a new one per row and compiled its lookups again):
+    by formula part, table and dialect, with the clock and user values each one read."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._found: OrderedDict[tuple[int, int, str], list[Any]] = OrderedDict()
+
+    def get(self, expr: ir.Expr, table: sa.Table, compiler: SqlCompiler) -> Any:
+        key = (id(expr), id(table), compiler.dialect)
+        with self._lock:
+            entries = self._found.get(key) or []
+            for entry in entries:
+                kept_expr, kept_table, read, query, used = entry
+                if (
+                    kept_expr is expr
+                    and kept_table is table
+                    and all(getattr(compiler.env, k) == v for k, v in read.items())
+                ):
+                    self._found.move_to_end(key)
+                    return query, used
+        return None
+
+    def put(
+        self,
+        expr: ir.Expr,
+        table: sa.Table,
+        compiler: SqlCompiler,
+        read: dict[str, Any],
+        query: Any,
+        used: set[str],
+    ) -> None:
+        key = (id(expr), id(table), compiler.dialect)
+        with self._lock:
+            entries = [e for e in self._found.get(key) or [] if e[0] is expr and e[1] is table]
+            self._found[key] = [*entries[-7:], (expr, table, read, query, used)]
+            self._found.move_to_end(key)
+            while len(self._found) > SHARED_QUERIES:
+                self._found.popitem(last=False)
+
+
+_SHARED = _Shared()
 
 
 class _Columns:
@@ -62,15 +124,27 @@ class SqlLookups:
         """The query of ``expr`` and the record columns it reads (compiled once)."""
         found = self._queries.get(id(expr))
         if found is None or found[0] is not expr:
-            used: set[str] = set()
-            row = _RecordRow(self.table, used)
+            shared = _SHARED.get(expr, self.table, self.compiler)
+            if shared is None:
+                shared = self._compile(expr)
+            found = (expr, *shared)
+            self._queries[id(expr)] = found
+        return found[1], found[2]
+
+    def _compile(self, expr: ir.Expr) -> tuple[Any, set[str]]:
+        used: set[str] = set()
+        row = _RecordRow(self.table, used)
+        env, watched = self.compiler.env, _Watched(self.compiler.env)
+        self.compiler.env = watched  # type: ignore[assignment]
+        try:
             if isinstance(expr, ir.Related):
                 query = self.compiler.related(expr, row).limit(MAX_RELATED + 1)
             else:
                 query = sa.select(self.compiler.value(expr, row))
-            found = (expr, query, used)
-            self._queries[id(expr)] = found
-        return found[1], found[2]
+        finally:
+            self.compiler.env = env
+        _SHARED.put(expr, self.table, self.compiler, watched.read, query, used)
+        return query, used
 
     def fetch(self, expr: ir.Expr, record: Mapping[str, Any]) -> Any:
         query, used = self._query(expr)

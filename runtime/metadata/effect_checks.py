@@ -76,8 +76,8 @@ def check_writes(f: Any, path: str, effect: Mapping[str, Any], obj: str | None) 
             _for_each(f, f"{path}/create/for_each", each, target)
         if target is not None and f.engine.catalog.get(target):
             check_repeat(f, f"{path}/create/repeat", create, obj, target)
-        if create.get("skip_existing") and target is not None and f.engine.catalog.get(target):
-            _skip_existing(f, f"{path}/create/skip_existing", create, target)
+            if create.get("skip_existing"):
+                _skip_existing(f, f"{path}/create/skip_existing", create, target)
     each = effect.get("each")
     if isinstance(each, dict):
         child = relation_child(f, f"{path}/each/relation", each.get("relation"), obj)
@@ -108,19 +108,6 @@ def _for_each(f: Any, path: str, each: Mapping[str, Any], target: str) -> None:
     f.check(f"{path}/where", each.get("where"), target)
 
 
-def _skip_existing(f: Any, path: str, create: Mapping[str, Any], target: str) -> None:
-    """Skipping existing records needs a unique key the effect fills in full."""
-    given = set(create.get("values") or {})
-    for part in ("for_each", "repeat"):
-        if isinstance(create.get(part), dict):
-            given.add(create[part].get("field"))
-    keys = unique_keys(f.engine.catalog[target].spec)
-    if not any(set(key) <= given for key in keys):
-        shown = ", ".join("(" + ", ".join(k) + ")" for k in keys) or "none"
-        message = f"needs a unique key of {target} that the values set in full (its keys: {shown})"
-        f.c.add(path, message, "UNRESOLVED")
-
-
 def _export(f: Any, path: str, spec: Mapping[str, Any], obj: str) -> None:
     """The relation exists, ``field`` is an attachment field of the record, the name is
     a text, every column and sort formula checks on the rows, ``format`` is on numbers."""
@@ -131,15 +118,10 @@ def _export(f: Any, path: str, spec: Mapping[str, Any], obj: str) -> None:
     name = f.check(f"{path}/name", spec.get("name"), obj, condition=False, syntax=True)
     if name is not None and name.type.kind not in ("text", "blank", "any"):
         f.c.add(f"{path}/name", f"gives {name.type}, not a text (the file's name)", "FORMULA_TYPE")
-    relations = f.engine.catalog[obj].relations
-    name = spec.get("relation")
-    relation = relations.get(name) if isinstance(name, str) else None
-    if relation is None:
-        message = f"{obj} has no relation {name!r}{suggest(str(name), set(relations))}"
-        f.c.add(f"{path}/relation", message, "UNRESOLVED")
+    child = relation_child(f, f"{path}/relation", spec.get("relation"), obj)
+    if child is None:
         return
-    child = relation.child
-    rows = f
+    rows = RowChecker(f, obj)  # formulas on the rows, reading the record as source
     rows.check(f"{path}/where", spec.get("where"), child)
     for i, column in _dicts(spec.get("columns")):
         where = f"{path}/columns/{i}"
@@ -160,6 +142,19 @@ def _export(f: Any, path: str, spec: Mapping[str, Any], obj: str) -> None:
         tree = rows.check(where, text, child, condition=False, syntax=True)
         if tree is not None and not tree.type.scalar:
             f.c.add(where, f"gives a {tree.type}, which does not sort", "FORMULA_TYPE")
+
+
+def _skip_existing(f: Any, path: str, create: Mapping[str, Any], target: str) -> None:
+    """Skipping existing records needs a unique key the effect fills in full."""
+    given = set(create.get("values") or {})
+    for part in ("for_each", "repeat"):
+        if isinstance(create.get(part), dict):
+            given.add(create[part].get("field"))
+    keys = unique_keys(f.engine.catalog[target].spec)
+    if not any(set(key) <= given for key in keys):
+        shown = ", ".join("(" + ", ".join(k) + ")" for k in keys) or "none"
+        message = f"needs a unique key of {target} that the values set in full (its keys: {shown})"
+        f.c.add(path, message, "UNRESOLVED")
 
 
 def _act(f: Any, path: str, act: Mapping[str, Any], obj: str) -> None:

@@ -66,6 +66,7 @@ class Computed:
         self.engine = FormulaEngine(a.raw for a in self.apps.values())
         self._tables: dict[str, sa.Table] = {}
         self._compiled: dict[tuple[str, str], tuple[sa.Table, dict[str, Any]]] = {}
+        self._statements: dict[tuple[Any, ...], tuple[sa.Table, dict[str, Any], Any]] = {}
         self._affects: dict[str, bool] = {}
         self.targets: dict[str, list[_Target]] = {}
         for app in self.apps.values():
@@ -247,15 +248,12 @@ class Computed:
                     t.fdef.name: _fit(compiler, compiler.value(t.tree, table), t) for t in in_sql
                 }
                 self._compiled[key] = (table, values)
-            stmt = sa.update(table).values(values)
-            if selector is not None:
-                stmt = stmt.where(_within(table.c.id, _sets(selector)))
-            if only_changed:
-                stmt = stmt.where(
-                    sa.or_(*[table.c[name].is_distinct_from(expr) for name, expr in values.items()])
-                )
+            stmt = self._statement(table, values, key, selector is not None, only_changed)
             try:
-                written += conn.execute(stmt).rowcount or 0
+                if selector is None:
+                    written += conn.execute(stmt).rowcount or 0
+                for chunk in _id_chunks(conn, selector):
+                    written += conn.execute(stmt, {"ids": chunk}).rowcount or 0
             except sa.exc.DBAPIError as exc:  # the database refused a value: no partial write
                 reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
                 names = ", ".join(values)
@@ -268,6 +266,31 @@ class Computed:
         if in_python:
             written += self._update_in_python(conn, table, in_python, selector, compiler)
         return written
+
+    def _statement(
+        self,
+        table: sa.Table,
+        values: dict[str, Any],
+        key: tuple[str, str],
+        selected: bool,
+        only_changed: bool,
+    ) -> Any:
+        """The UPDATE of ``values``, built once per object and shape, the ids an expanding
+        parameter: SQLAlchemy keys its statement cache on the statement object, and a
+        new object of many formulas costs more to key than the write itself."""
+        shape = (*key, selected, only_changed)
+        cached = self._statements.get(shape)
+        if cached is not None and cached[0] is table and cached[1] is values:
+            return cached[2]
+        stmt = sa.update(table).values(values)
+        if selected:
+            stmt = stmt.where(table.c.id.in_(sa.bindparam("ids", expanding=True)))
+        if only_changed:
+            stmt = stmt.where(
+                sa.or_(*[table.c[name].is_distinct_from(expr) for name, expr in values.items()])
+            )
+        self._statements[shape] = (table, values, stmt)
+        return stmt
 
     def _update_in_python(
         self,
@@ -304,6 +327,23 @@ def _sets(selector: Any) -> list[Any]:
     if isinstance(selector, list) and selector and not isinstance(selector[0], int):
         return selector
     return [list(selector)]
+
+
+ID_CHUNK = 10_000  # ids per UPDATE (SQLite allows 32,766 parameters a statement)
+
+
+def _id_chunks(conn: Connection, selector: Any) -> list[list[int]]:
+    """The ids a selector names (its subqueries run first), in chunks; none for None."""
+    if selector is None:
+        return []
+    ids: set[int] = set()
+    for found in _sets(selector):
+        if isinstance(found, list | tuple | set | frozenset):
+            ids.update(int(i) for i in found if i is not None)
+        else:
+            ids.update(int(i) for i in conn.execute(found).scalars() if i is not None)
+    ordered = sorted(ids)
+    return [ordered[i : i + ID_CHUNK] for i in range(0, len(ordered), ID_CHUNK)]
 
 
 def _within(column: Any, sets: list[Any]) -> Any:

@@ -35,7 +35,7 @@ from runtime.metadata.approvals import people_of
 from runtime.metadata.fieldtypes import CoerceError
 from runtime.metadata.model import SOFT_DELETE_COLUMN
 from runtime.security.actor import Actor
-from runtime.services import existing, outbox, people, series
+from runtime.services import existing, for_each, outbox, people, series
 from runtime.services.effect_rows import RowFormulas, relation_of
 from runtime.services.effect_rows import failed as _failed
 from runtime.services.export_file import CellError, csv_file
@@ -241,6 +241,22 @@ class Effects:
         assert source is not None
         iterated = source if "." in source else f"{target.partition('.')[0]}.{source}"
         table = self.reader.table(iterated)
+        where = each.get("where")
+        if where:  # in one query where the condition compiles to SQL
+            ids = for_each.matching(
+                conn,
+                self.records.computed.compiler(conn, actor.stored_id),
+                self.compile(target, str(where)).expr,
+                self.reader.table(target),
+                field,
+                table,
+                values,
+                MAX_ROWS + 1,
+            )
+            if ids is not None:
+                if len(ids) > MAX_ROWS:
+                    raise _failed(path, f"more than {MAX_ROWS} records to create at once")
+                return [{**values, field: i} for i in ids]
         query = sa.select(table.c.id).order_by(table.c.id).limit(MAX_ROWS + 1)
         if SOFT_DELETE_COLUMN in table.c:
             query = query.where(table.c[SOFT_DELETE_COLUMN].is_(None))
@@ -318,7 +334,7 @@ class Effects:
         record's attachment ``field`` (replacing what it held). As the acting user, they
         must be able to read every row exported."""
         conn, actor, qualified, record, env, path = at
-        child, rows, _, _ = self._related(conn, actor, qualified, record, spec, path, env)
+        child, rows, _, formulas = self._related(conn, actor, qualified, record, spec, path, env)
         readable = self.records.permits.readable(conn, actor)
         ids = [int(r["id"]) for r in rows]
         hidden = set(ids) - readable(child, ids) if readable is not None and ids else set()
@@ -330,7 +346,7 @@ class Effects:
         row_env = record_env(conn, self.reader.table, child, self.records.clock, me, True)
         try:
             data, media = csv_file(
-                lambda text, where: self.compile(child, text),
+                lambda text, where: formulas(text, f"{path}{where}"),
                 rows,
                 row_env,
                 spec,
