@@ -402,3 +402,46 @@ def test_bonus_permissions_follow_the_matrix(w: World) -> None:
     for secret in ("suggested_amount", "manager_amount", "adjustment_pct", "justification"):
         assert secret not in own
     assert "base_salary_monthly" not in own
+
+
+def test_dashboards_answer_each_role_with_what_it_may_see(w: World) -> None:
+    _open(w)
+    base = "/api/v1/apps/year_end_bonus/dashboards"
+
+    def board(user: str, name: str) -> dict[str, Any]:
+        found = w.call(user, "GET", f"{base}/{name}")
+        assert found.status_code == 200, found.text
+        return {x["name"]: x for x in found.json()["widgets"]}
+
+    spend = board("cb", "bonus_spend")
+    assert all("error" not in x for x in spend.values()), spend
+    rows = {
+        r["cells"]["department"]["key"]: r["cells"]
+        for r in spend["spend_by_department"]["data"]["rows"]
+    }
+    assert Decimal(str(rows[w.ids["plat"]]["budget"])) == 272000
+    assert Decimal(str(rows[w.ids["plat"]]["allocated_total"])) == 271997
+    ratings = {g["key"]: g["value"] for g in spend["payout_by_rating"]["data"]["groups"]}
+    assert ratings["D"] is not None and Decimal(ratings["S"]) > Decimal(ratings["D"])
+    assert board("owner", "bonus_spend")["over_budget_pools"]["data"] == {"value": 0}
+
+    progress = board("admin", "bonus_progress")  # HR admin: counts, never amounts
+    assert all("error" not in x for x in progress.values()), progress
+    statuses = {g["key"]: g.get("value") for g in progress["pools_by_status"]["data"]["groups"]}
+    assert statuses["open"] == 2
+    cells = progress["eligibility_by_department"]["data"]["cells"]
+    small = [c for c in cells if c.get("suppressed")]  # fewer than 5 people: no count
+    assert small and all("value" not in c for c in small)
+    assert w.call("admin", "GET", f"{base}/bonus_cost").status_code == 404
+    assert w.call("zhangwei", "GET", f"{base}/bonus_progress").status_code == 404
+    cost = board("fin", "bonus_cost")
+    assert cost["budget_total"]["data"]["value"] == str(
+        sum(
+            Decimal(p["budget"])
+            for p in w.call("cb", "GET", f"{BON}/bonus_pool/records").json()["data"]
+        ).quantize(Decimal("0.01"))
+    )
+    mine = board("zhangwei", "bonus_spend")  # before publication an employee sees no lines
+    assert mine["payout_by_rating"]["data"]["groups"] == [] or all(
+        g["value"] in (None, 0) for g in mine["payout_by_rating"]["data"]["groups"]
+    )
