@@ -160,12 +160,25 @@ def _skip_existing(f: Any, path: str, create: Mapping[str, Any], target: str) ->
 def _act(f: Any, path: str, act: Mapping[str, Any], obj: str) -> None:
     """The action exists on the workflow of the record (or of the related rows)."""
     target = obj
+    if act.get("relation") is not None and act.get("record") is not None:
+        f.c.add(f"{path}/record", "names either a relation or a record, not both", "INVALID")
+        return
     if act.get("relation") is not None:
         child = relation_child(f, f"{path}/relation", act.get("relation"), obj)
         if child is None:
             return
         target = child
         RowChecker(f, obj).check(f"{path}/where", act.get("where"), target)
+    elif act.get("record") is not None:
+        where = f"{path}/record"
+        tree = f.check(where, act.get("record"), obj, condition=False, syntax=True)
+        if tree is None:
+            return
+        if tree.type.kind != "record" or not tree.type.target:
+            f.c.add(where, f"gives {tree.type}, not a record to act on", "FORMULA_TYPE")
+            return
+        target = tree.type.target
+        f.check(f"{path}/where", act.get("where"), target, syntax=True)
     actions = _workflow_actions(f, target)
     if actions is not None and act.get("action") not in actions:
         message = (

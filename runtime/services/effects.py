@@ -376,12 +376,18 @@ class Effects:
             self.records.write_changes(conn, actor, qualified, record, changed, "update")
 
     def _act(self, at: Site, spec: Mapping[str, Any]) -> None:
-        """Take a workflow action on the record, or on each related row ``where`` accepts;
-        a row the action does not leave from is left alone."""
+        """Take a workflow action on the record, on each related row ``where`` accepts, or
+        on the record a reference path points to; one the action does not leave from is
+        left alone."""
         conn, actor, qualified, record, env, path = at
         assert self.act is not None
         if spec.get("relation"):
             target, rows, _, _ = self._related(conn, actor, qualified, record, spec, path, env)
+        elif spec.get("record"):  # the record a reference path points to, if where holds
+            found = self._pointed(conn, actor, qualified, record, env, spec, path)
+            if found is None:
+                return
+            target, rows = found
         else:
             target, rows = qualified, [dict(record)]
         body = {"comment": spec["comment"]} if spec.get("comment") else {}
@@ -391,6 +397,36 @@ class Effects:
             except TenonError as error:
                 if error.code != "INVALID_TRANSITION":
                     raise
+
+    def _pointed(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        record: Mapping[str, Any],
+        env: Env,
+        spec: Mapping[str, Any],
+        path: str,
+    ) -> tuple[str, list[dict[str, Any]]] | None:
+        """The record ``spec["record"]`` points to, as it is now, when ``where`` (a
+        condition on it) holds; None for a blank reference or a record it refuses."""
+        pointer = self.compile(qualified, str(spec["record"]))
+        target = pointer.expr.type.target
+        try:
+            target_id = pointer.evaluate(dict(record), env)
+        except FormulaError as error:
+            raise _failed(f"{path}/record", f"the record to act on: {error}") from None
+        if target_id is None or target is None:
+            return None
+        row = dict(self.records.locked_row(conn, target, int(target_id)))
+        if spec.get("where"):
+            there = record_env(conn, self.reader.table, target, self.records.clock, actor.stored_id)
+            try:
+                if self.compile(target, str(spec["where"])).evaluate(row, there) is not True:
+                    return None
+            except FormulaError as error:
+                raise _failed(f"{path}/where", f"{target} {target_id}: {error}") from None
+        return target, [row]
 
     def _notify(self, at: Site, spec: Mapping[str, Any]) -> None:
         conn, actor, qualified, record, env, path = at
