@@ -226,3 +226,24 @@ def test_start_rating_creates_one_result_per_employee_of_the_period(hr: HR) -> N
     )
     assert proposed.status_code == 200 and proposed.json()["final_rating"] == "A"
     assert hr.call("emp", "GET", path).status_code == 404  # not before publication
+
+
+def test_the_hr_overview_dashboard_counts_as_each_caller(hr: HR) -> None:
+    url = "/api/v1/apps/core_hr/dashboards/hr_overview"
+
+    def widgets(user: str) -> dict[str, Any]:
+        found = Caller.call(hr, user, "GET", url)
+        assert found.status_code == 200, found.text
+        return {w["name"]: w for w in found.json()["widgets"]}
+
+    admin = widgets("admin")
+    assert all("error" not in w for w in admin.values()), admin
+    assert admin["headcount"]["data"] == {"value": 4}
+    cells = admin["headcount_by_department"]["data"]["cells"]
+    assert {(c["row"], c["column"], c["value"]) for c in cells} == {
+        (hr.ids["root"], "regular", 2),
+        (hr.ids["plat"], "regular", 1),
+        (hr.ids["plat"], "probation", 1),
+    }
+    assert admin["ratings_by_department"]["data"]["cells"] == []  # no cycle rated yet
+    assert widgets("mgr")["headcount"]["data"] == {"value": 2}  # themselves and their report

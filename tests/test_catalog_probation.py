@@ -390,3 +390,24 @@ def test_the_statutory_limits_apply_in_china_only(w: World) -> None:
         True,
         "2025-06-09",
     )
+
+
+def test_the_probation_dashboard_shows_open_cases_and_overdue_reviews(w: World) -> None:
+    w.hire("amy", "2025-03-10", 3)  # ends 9 June, the manager's assessment due 2 June
+    w.hire("bob", "2025-03-01", 3)  # ends 31 May: confirmed automatically on 1 June
+    w.at("2025-06-03T08:00:00")
+    w.run_due()
+    found = w.call("admin", "GET", "/api/v1/apps/probation/dashboards/probation_overview")
+    assert found.status_code == 200, found.text
+    widgets = {x["name"]: x for x in found.json()["widgets"]}
+    assert all("error" not in x for x in widgets.values()), widgets
+    assert widgets["reviews_overdue"]["data"] == {"value": 1}
+    assert widgets["auto_confirmed"]["data"] == {"value": 1}
+    statuses = {g["key"]: g["value"] for g in widgets["open_by_status"]["data"]["groups"]}
+    assert statuses["review_open"] == 1
+    ending = widgets["ending_soon"]["data"]["rows"]
+    assert [r["cells"]["end_date"] for r in ending] == ["2025-06-09"]
+    outcomes = {g["key"]: g["value"] for g in widgets["outcomes"]["data"]["groups"]}
+    assert outcomes["auto_confirmed"] == 1
+    mine = w.call("bob", "GET", "/api/v1/apps/probation/dashboards/probation_overview")
+    assert {x["name"]: x for x in mine.json()["widgets"]}["reviews_overdue"]["data"] == {"value": 0}
