@@ -16,6 +16,7 @@ from typing import Any
 from runtime.errors import Issue
 from runtime.formula.parser import FormulaSyntaxError, parse
 from runtime.formula.sql import condition_sql
+from runtime.metadata.default_checks import check_default
 from runtime.metadata.fieldtypes import FIELD_TYPES, CoerceError, coerce_value, option_values
 from runtime.metadata.model import PLACEHOLDER, SOFT_DELETE_COLUMN, SYSTEM_COLUMNS
 from runtime.metadata.regexsafe import regex_problem
@@ -439,49 +440,7 @@ class Checker:
                 self.add(f"{path}/{key}", f"{bound!r} is not a valid bound")
         if len(checked) == 2 and checked["min"] > checked["max"]:
             self.add(f"{path}/min", "is greater than max")
-        default = spec.get("default")
-        if default is None or (isinstance(default, dict) and set(default) == {"formula"}):
-            return
-        if isinstance(default, dict) and "lookup" in default:
-            self._check_lookup(path, spec, default)
-            return
-        if isinstance(default, dict) and default == {"singleton": True}:
-            target = (
-                self.object_spec(str(spec.get("to"))) if spec.get("type") == "reference" else None
-            )
-            if target is None or target.get("singleton") is not True:
-                message = "a singleton default needs a reference to an object marked singleton"
-                self.add(f"{path}/default", message, "BAD_DEFAULT")
-            return
-        try:
-            coerce_value(default, spec)
-        except CoerceError as exc:
-            self.add(f"{path}/default", f"the default {default!r} {exc}", "BAD_DEFAULT")
-        except (TypeError, ValueError, ArithmeticError):
-            self.add(
-                f"{path}/default", f"the default {default!r} is not a valid value", "BAD_DEFAULT"
-            )
-
-    def _check_lookup(self, path: str, spec: Mapping[str, Any], default: dict[str, Any]) -> None:
-        """``{"lookup": {"plan": "plan", "department": "..."}}``: a reference found by the
-        values of the target's fields (the formulas are checked with the other formulas)."""
-        keys = default["lookup"]
-        target = self.object_spec(str(spec.get("to"))) if spec.get("type") == "reference" else None
-        if target is None or set(default) != {"lookup"}:
-            message = 'a lookup default needs a reference field and only the key "lookup"'
-            self.add(f"{path}/default", message, "BAD_DEFAULT")
-            return
-        if not isinstance(keys, dict) or not keys:
-            message = "names the target's fields, each with a formula giving its value"
-            self.add(f"{path}/default/lookup", message, "BAD_DEFAULT")
-            return
-        names = {f.get("name") for _, f in _dicts(target.get("fields"))} | {"id"}
-        for key, text in keys.items():
-            if key not in names:
-                message = f"{spec.get('to')} has no field {key!r}"
-                self.add(f"{path}/default/lookup/{key}", message, "UNKNOWN_FIELD")
-            elif not isinstance(text, str) or not text.strip():
-                self.add(f"{path}/default/lookup/{key}", "is not a formula", "BAD_DEFAULT")
+        check_default(self, path, spec)
 
     def check_related_names(self, objects: list[tuple[int, dict[str, Any]]]) -> None:
         """Reverse relations must be unique per target and must not shadow its fields."""
