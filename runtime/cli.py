@@ -1,4 +1,4 @@
-"""The ``tenon`` command: serve, validate, install, export, apps, user, jobs."""
+"""The ``tenon`` command: serve, validate, install, export, apps, user, jobs, demo."""
 
 from __future__ import annotations
 
@@ -181,15 +181,7 @@ def _users(settings: Settings) -> UserService:
 
 
 def cmd_user_create(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    password = None
-    if args.password_stdin:
-        # one line from stdin (a pipe or a prompt-less redirect); never from argv
-        if args.stdin.isatty():
-            password = getpass.getpass("Password: ", stream=out)
-        else:
-            password = args.stdin.readline().rstrip("\r\n")
-        if not password:
-            raise TenonError("No password on standard input", code="VALIDATION_FAILED")
+    password = _stdin_password(args, out) if args.password_stdin else None
     user = _users(settings).create(
         args.name, password, args.display_name, args.role or [], Origin.cli(), email=args.email
     )
@@ -222,6 +214,26 @@ def cmd_user_list(args: argparse.Namespace, settings: Settings, out: TextIO) -> 
         state = "active" if u.is_active else "inactive"
         print(f"{u.username:<24} {state:<9} {', '.join(u.roles) or '-'}", file=out)
     return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from runtime.demo.run import generate, print_report
+
+    password = _stdin_password(args, out) if args.password_stdin else None
+    demo = generate(_engine(settings), password, installed_by=f"cli:{getpass.getuser()}")
+    print_report(demo, out, verbose=args.verbose, custom_password=password is not None)
+    return 0
+
+
+def _stdin_password(args: argparse.Namespace, out: TextIO) -> str:
+    """One line from stdin (a pipe or a prompt-less redirect); never from argv."""
+    if args.stdin.isatty():
+        password = getpass.getpass("Password: ", stream=out)
+    else:
+        password = args.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise TenonError("No password on standard input", code="VALIDATION_FAILED")
+    return password
 
 
 def _runner(settings: Settings) -> JobRunner:
@@ -337,6 +349,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_apps)
 
     _user_parsers(sub.add_parser("user", help="manage users and their roles"))
+
+    p = sub.add_parser("demo", help="install the HR catalog and make the Acme Tech demo data")
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the demo users' password from standard input (default: demo)",
+    )
+    p.add_argument("--verbose", action="store_true", help="print how long each part took")
+    p.set_defaults(func=cmd_demo)
 
     jobs = sub.add_parser("jobs", help="background jobs").add_subparsers(
         dest="jobs_command", required=True
