@@ -486,3 +486,20 @@ def test_who_sees_a_plan(w: World) -> None:
     notes = {"manager_notes": "mine", "version": said.json()["version"]}
     refused = w.call("amy", "PATCH", f"{PIP}/pip_checkin/records/{first['id']}", json=notes)
     assert refused.status_code == 403
+
+
+def test_the_pip_dashboard_counts_plans_as_each_caller(w: World) -> None:
+    w.activate("amy")
+    w.draft("bob")
+    url = "/api/v1/apps/pip/dashboards/pip_overview"
+    found = w.call("admin", "GET", url)
+    assert found.status_code == 200, found.text
+    widgets = {x["name"]: x for x in found.json()["widgets"]}
+    assert all("error" not in x for x in widgets.values()), widgets
+    assert widgets["active"]["data"] == {"value": 1}
+    statuses = {g["key"]: g["value"] for g in widgets["by_status"]["data"]["groups"]}
+    assert (statuses["active"], statuses["draft"]) == (1, 1)
+    triggers = {g["key"]: g["value"] for g in widgets["triggers"]["data"]["groups"]}
+    assert triggers["manager_observation"] == 2
+    peer = {x["name"]: x for x in w.call("cai", "GET", url).json()["widgets"]}
+    assert peer["active"]["data"] == {"value": 0}  # a peer sees no plan

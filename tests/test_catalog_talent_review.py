@@ -507,3 +507,26 @@ def test_who_sees_and_changes_what(w: World) -> None:
     assert refused.status_code == 403
     assert w.patch("hana", zhang, calibrated_rating="A").status_code == 200
     assert w.call("zhang", "GET", zhang).status_code == 404
+
+
+def test_the_talent_dashboard_places_people_on_the_grid(w: World) -> None:
+    ids = _tr1_people(w)
+    rated = {"zhang": "A", "li": "B", "zhou": "C", "xu": "D", "he": "B", "ma": None}
+    _perf_cycle(w, {ids[n]: r for n, r in rated.items()})
+    _launched(w)
+    for name, q in {"zhang": (3, 3, 2), "li": (2, 2, 1), "zhou": (3, 2, 3)}.items():
+        assert w.assess(ids[name], q).status_code == 200
+    url = "/api/v1/apps/talent_review/dashboards/talent_overview"
+    found = w.call("admin", "GET", url)
+    assert found.status_code == 200, found.text
+    widgets = {x["name"]: x for x in found.json()["widgets"]}
+    assert all("error" not in x for x in widgets.values()), widgets
+    cells = {(c["row"], c["column"]): c["value"] for c in widgets["nine_box"]["data"]["cells"]}
+    assert cells == {(3, 3): 1, (1, 2): 1, (3, 1): 1}  # zhang 9, li 2, zhou 7
+    boxes = {g["key"]: g["value"] for g in widgets["boxes"]["data"]["groups"]}
+    assert (boxes["star"], boxes["enigma"], boxes["effective_performer"]) == (1, 1, 1)
+    # an employee never sees talent data, not even their own box
+    mine = {x["name"]: x for x in w.call("zhang", "GET", url).json()["widgets"]}
+    assert "error" in mine["nine_box"] or mine["nine_box"]["data"]["cells"] == []
+    manager = {x["name"]: x for x in w.call("mgr", "GET", url).json()["widgets"]}
+    assert sum(c["value"] for c in manager["nine_box"]["data"]["cells"]) == 3  # their reports
