@@ -10,7 +10,6 @@ needs nothing of the web layer or the app service.
 from __future__ import annotations
 
 import builtins
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,9 +19,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from runtime.clock import Clock
-from runtime.errors import Conflict, Issue, NotFound, ValidationFailed
+from runtime.errors import Conflict, NotFound
 from runtime.security import audit, passwords, sessions, tokens
 from runtime.security.actor import AUTHENTICATED, SYSTEM_ADMIN, Actor
+from runtime.security.user_fields import (
+    _display_name,
+    _email,
+    _invalid,
+    normalize_username,
+)
 from runtime.storage.engine import write_transaction
 from runtime.storage.system import RoleGrant, User
 from runtime.suggest import suggest
@@ -74,46 +79,8 @@ def _with_roles(rows: Iterable[Any]) -> list[UserInfo]:
     ]
 
 
-USERNAME = re.compile(r"[a-z0-9._@-]{1,150}")
 Definitions = Callable[[], Mapping[str, Mapping[str, Any]]]
 UNSET: Any = object()
-
-
-def normalize_username(username: object) -> str | None:
-    """The canonical spelling (trimmed, ASCII lowercased), or None if it cannot be one."""
-    if not isinstance(username, str) or not username.isascii():
-        return None
-    name = username.strip().lower()
-    return name if USERNAME.fullmatch(name) else None
-
-
-def _invalid(path: str, message: str, code: str) -> ValidationFailed:
-    return ValidationFailed(message, [Issue(path, message, code)])
-
-
-EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,63}")
-
-
-def _email(value: object) -> str | None:
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str) or not EMAIL.fullmatch(value.strip()):
-        raise _invalid(
-            "/email", "The e-mail address must look like name@example.com", "INVALID_EMAIL"
-        )
-    return value.strip()
-
-
-def _display_name(value: object) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value) > 200 or any(ord(c) < 32 for c in value):
-        raise _invalid(
-            "/display_name",
-            "The display name must be text of at most 200 characters",
-            "INVALID_DISPLAY_NAME",
-        )
-    return value.strip() or None
 
 
 @dataclass(frozen=True)
