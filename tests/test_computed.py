@@ -203,6 +203,32 @@ def test_line_formulas_and_pool_rollups(engine: Engine, computed: Computed) -> N
     assert p["names"] == "Li, Wang"
 
 
+def test_chained_formulas_read_exact_values_in_stages(engine: Engine, computed: Computed) -> None:
+    """``capped`` reads ``target``: the staged UPDATE computes ``target`` once per row and
+    hands its exact value on, never the one rounded to the column's two places."""
+    pool = _insert(engine, "pool", budget=Decimal("1000000"))
+    prorations = ["0.123457", "0.777777", "0.504113"]
+    lines = [
+        _insert(
+            engine,
+            "line",
+            pool=pool,
+            who=f"L{i}",
+            base=Decimal("15000.01"),
+            months=Decimal("3"),
+            rating="A",
+            proration=Decimal(p),
+        )
+        for i, p in enumerate(prorations)
+    ]
+    _recompute(engine, computed, "line", lines)
+    # target 5555.56870371 → capped 8333.353… = 8333.35 (8333.36 from the rounded 5555.57)
+    expected = {"0.123457": "8333.35", "0.777777": "52499.98", "0.504113": "34027.65"}
+    for line, proration in zip(lines, prorations, strict=True):
+        assert _get(engine, "line", line)["capped"] == Decimal(expected[proration])
+    assert _get(engine, "pool", pool)["raw_total"] == Decimal("94860.99")
+
+
 def test_child_edit_and_move_update_both_parents(engine: Engine, computed: Computed) -> None:
     a = _insert(engine, "pool", budget=Decimal("1000"))
     b = _insert(engine, "pool", budget=Decimal("1000"))

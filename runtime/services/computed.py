@@ -32,6 +32,7 @@ from runtime.formula.evaluator import Compiled, Env
 from runtime.formula.lookups import SqlLookups
 from runtime.formula.sqlcompile import SqlCompiler, SqlEnv
 from runtime.metadata.model import AppDef, FieldDef, ObjectDef
+from runtime.services.computed_stages import staged_update
 from runtime.storage.tables import build_table
 
 MAX_CASCADE = 32  # dependency hops followed after one write
@@ -248,7 +249,9 @@ class Computed:
                     t.fdef.name: _fit(compiler, compiler.value(t.tree, table), t) for t in in_sql
                 }
                 self._compiled[key] = (table, values)
-            stmt = self._statement(table, values, key, selector is not None, only_changed)
+            stmt = self._statement(
+                table, values, key, selector is not None, only_changed, (compiler, in_sql)
+            )
             try:
                 if selector is None:
                     written += conn.execute(stmt).rowcount or 0
@@ -274,14 +277,21 @@ class Computed:
         key: tuple[str, str],
         selected: bool,
         only_changed: bool,
+        formulas: tuple[SqlCompiler, list[_Target]],
     ) -> Any:
         """The UPDATE of ``values``, built once per object and shape, the ids an expanding
         parameter: SQLAlchemy keys its statement cache on the statement object, and a
-        new object of many formulas costs more to key than the write itself."""
+        new object of many formulas costs more to key than the write itself. Formulas
+        that read each other's fields are computed in stages (``computed_stages``)."""
         shape = (*key, selected, only_changed)
         cached = self._statements.get(shape)
         if cached is not None and cached[0] is table and cached[1] is values:
             return cached[2]
+        compiler, targets = formulas
+        staged = staged_update(compiler, table, targets, selected, only_changed, _fit)
+        if staged is not None:
+            self._statements[shape] = (table, values, staged)
+            return staged
         stmt = sa.update(table).values(values)
         if selected:
             stmt = stmt.where(table.c.id.in_(sa.bindparam("ids", expanding=True)))
