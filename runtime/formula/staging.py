@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection, Mapping
+from typing import Any
 
 from runtime.formula import ir
 
@@ -59,7 +60,7 @@ def localized(expr: ir.Expr, names: Collection[str]) -> ir.Expr:
     children = expr.children()
     if not children:
         return expr
-    changes = {}
+    changes: dict[str, Any] = {}
     for f in dataclasses.fields(expr):
         value = getattr(expr, f.name)
         if isinstance(value, ir.Expr) and _among(value, children):
