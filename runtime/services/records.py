@@ -123,6 +123,7 @@ class Records:
         made: dict[str, Any] = {}  # what the defaults look up once per create
         prepared: list[dict[str, Any]] = []
         sent: list[list[str]] = []
+        parsed: list[tuple[str, dict[str, Any], list[Issue], Mapping[str, Any]]] = []
         for i, data in enumerate(rows):
             where = "" if single else f"/rows/{i}"
             if not isinstance(data, Mapping):
@@ -131,8 +132,9 @@ class Records:
             values, found = inputs.parse(
                 conn, app, obj, data, self.reader.table, where, known, actor.is_system
             )
-            values = {**inputs.defaults(obj, values), **values}
-            values = self.defaults.fill(conn, actor, qualified, obj, values, made)
+            parsed.append((where, {**inputs.defaults(obj, values), **values}, found, data))
+        filled = self.defaults.fill_many(conn, actor, qualified, obj, [p[1] for p in parsed], made)
+        for (where, _, found, data), values in zip(parsed, filled, strict=True):
             named = {x.path for x in found}  # a field with a bad value is not also "required"
             found += [x for x in inputs.missing(obj, values, where) if x.path not in named]
             issues += found
