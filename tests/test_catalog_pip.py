@@ -501,5 +501,12 @@ def test_the_pip_dashboard_counts_plans_as_each_caller(w: World) -> None:
     assert (statuses["active"], statuses["draft"]) == (1, 1)
     triggers = {g["key"]: g["value"] for g in widgets["triggers"]["data"]["groups"]}
     assert triggers["manager_observation"] == 2
+    (team,) = widgets["active_by_department"]["data"]["rows"]
+    averages = ("AVERAGE(days_remaining)", "AVERAGE(checkin_compliance)")
+    assert [team["cells"][c] for c in ("COUNT()", *averages)] == [1, "66.00", None]
+    mine = {x["name"]: x for x in w.call("mgr", "GET", url).json()["widgets"]}
+    (team,) = mine["active_by_department"]["data"]["rows"]  # a manager's own plans
+    assert [team["cells"][c] for c in averages] == ["66.00", None]
     peer = {x["name"]: x for x in w.call("cai", "GET", url).json()["widgets"]}
+    assert all("error" not in x for x in peer.values()), peer
     assert peer["active"]["data"] == {"value": 0}  # a peer sees no plan

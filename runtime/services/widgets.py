@@ -8,6 +8,13 @@ is refused (``FIELD_NOT_READABLE``), exactly as a records filter would be. An
 (``whole_source``); the caller then sees only groups (``runtime.services.dashboards``
 suppresses the small ones).
 
+A formula reads the record's own computed fields as the row holds them — the stored
+column, or (for a field that reads the clock) the value the records list shows, masked
+by that field's rules — rather than repeating their formulas. Repeated, each copy of a
+chain of formulas carried the caller's masks (a CASE over the read rules' scopes) at
+every column it read: averaging a PIP's days remaining per department grew to a
+megabyte of SQL that ran for hours on PostgreSQL.
+
 The rows are first reduced to a subquery of per-row values (``k0``, ``k1``: group keys;
 ``m0``…: measured values), then grouped; the label of a reference key is read once per
 group from the target, through the caller's view of it.
@@ -27,6 +34,7 @@ from runtime.errors import TenonError
 from runtime.formula import ir
 from runtime.formula.errors import FormulaError
 from runtime.formula.sqlcompile import SqlCompiler
+from runtime.formula.staging import localized
 from runtime.formula.types import FType
 from runtime.metadata.dashboards import Measure, parse_measure
 from runtime.metadata.model import SOFT_DELETE_COLUMN
@@ -108,16 +116,22 @@ class Source:
     check: Callable[[str, str, str | None], ir.Expr]  # (text, where, expect) -> tree
     readable: Callable[[str, str], bool]  # (object, field) -> may the caller read it
     lang: str = "en"
+    columns: frozenset[str] = frozenset()  # computed fields the row holds as columns
+
+    def _checked(self, text: str, where: str, expect: str | None) -> ir.Expr:
+        """The formula, reading the record's own computed fields from ``row`` instead of
+        repeating their formulas (``columns``)."""
+        return localized(self.check(text, where, expect), self.columns)
 
     def narrow(self, text: str, where: str) -> None:
-        tree = self.check(text, where, "boolean")
+        tree = self._checked(text, where, "boolean")
         try:
             self.where.append(self.compiler.condition(tree, self.row))
         except FormulaError as error:
             raise formula_error(error, text, where) from None
 
     def key(self, text: str, where: str) -> Key:
-        tree = self.check(text, where, None)
+        tree = self._checked(text, where, None)
         if not tree.type.scalar:
             message = f"{where} gives a {tree.type}, not a single value"
             raise TenonError(message, code="INVALID_FORMULA")
@@ -301,14 +315,23 @@ def scoped_source(reader: Reader, guard: Guard, qualified: str, lang: str) -> So
         return field in guard.access(obj).fields
 
     where = reader.base_where(guard, sel)
+    held = frozenset(f.name for f in access.obj.fields if f.computed and f.name in sel.values)
     return Source(
-        reader, qualified, sel.table, sel.masked, guard.compiler, where, check, readable, lang
+        reader,
+        qualified,
+        sel.table,
+        sel.masked,
+        guard.compiler,
+        where,
+        check,
+        readable,
+        lang,
+        held,
     )
 
 
 def whole_source(reader: Reader, guard: Guard, qualified: str, lang: str) -> Source:
     """Every row of ``qualified`` (an aggregate_only widget), with the app's own compiler."""
-    reader.object(qualified)
     table = reader.table(qualified)
     where: list[Any] = []
     if SOFT_DELETE_COLUMN in table.c:
@@ -323,4 +346,6 @@ def whole_source(reader: Reader, guard: Guard, qualified: str, lang: str) -> Sou
     def readable(obj: str, field: str) -> bool:
         return True
 
-    return Source(reader, qualified, table, table, guard.raw, where, check, readable, lang)
+    obj = reader.object(qualified)
+    held = frozenset(f.name for f in obj.fields if f.computed and f.stored)
+    return Source(reader, qualified, table, table, guard.raw, where, check, readable, lang, held)
