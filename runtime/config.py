@@ -37,6 +37,8 @@ class Settings:
     smtp_starttls: bool = True
     # stored files (docs/records.md, "Attachments and files")
     max_upload_mb: int = 10
+    # dashboards (docs/dashboards.md): how long one widget's query may run
+    dashboard_widget_timeout_ms: int = 10000
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -87,4 +89,7 @@ class Settings:
             smtp_password=env.get("TENON_SMTP_PASSWORD") or None,
             smtp_starttls=env.get("TENON_SMTP_STARTTLS", "1") != "0",
             max_upload_mb=number("TENON_MAX_UPLOAD_MB", defaults.max_upload_mb),
+            dashboard_widget_timeout_ms=number(
+                "TENON_DASHBOARD_WIDGET_TIMEOUT_MS", defaults.dashboard_widget_timeout_ms
+            ),
         )

@@ -1,6 +1,6 @@
 """Dashboards over the API, on SQLite and PostgreSQL: exact grouped counts and sums, a
 3 × 3 matrix, the caller's row scope and hidden fields, aggregate_only suppression,
-validation of the definition, 404 and 401.
+validation of the definition, 404 and 401, and a runaway widget stopped by its time limit.
 
 The fixture is the staff permission app (tests/staff.py) with three dashboards added.
 """
@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import copy
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from runtime.config import Settings
 from runtime.metadata.validate import definition_issues
+from runtime.services import dashboards
 from tests.staff import definition
 from tests.staff_api import Api, staff_api
 
@@ -248,6 +251,52 @@ def test_listing_404s_and_401(api: Api) -> None:
     paths = api.get("hera", "/api/v1/openapi.json").json()["paths"]
     named = paths["/api/v1/apps/staff/dashboards/{name}"]["get"]["parameters"][0]
     assert named["schema"]["enum"] == ["people", "talent", "pay"]
+
+
+SLOW = {
+    "sqlite": "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r "
+    "WHERE i < 1000000000) SELECT COUNT(*) FROM r",
+    "postgresql": "SELECT pg_sleep(60)",
+}
+
+
+def test_a_runaway_widget_is_stopped_and_the_others_answer(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A widget whose query would run for minutes answers WIDGET_TIMEOUT after the
+    limit, naming it; the widgets after it in the same dashboard (the same transaction on
+    PostgreSQL) still answer, and so does the next request."""
+    run = dashboards._Compute.run
+
+    def slow_first(self: Any, *args: Any) -> Any:
+        if self.spec.name == "slow":
+            self.conn.exec_driver_sql(SLOW[self.conn.dialect.name])
+        return run(self, *args)
+
+    monkeypatch.setattr(dashboards._Compute, "run", slow_first)
+    limits = {
+        "name": "limits",
+        "widgets": [
+            {"name": "slow", "type": "number", "object": "employee"},
+            {"name": "after", "type": "bar", "object": "employee", "group_by": ["department"]},
+        ],
+    }
+    defn = with_dashboards([*DASHBOARDS, limits])
+    with staff_api(db_url, defn, dashboard_widget_timeout_ms=300) as api:
+        started = time.monotonic()
+        found = board(api, "cole", "limits")
+        assert time.monotonic() - started < 20
+        error = found["slow"]["error"]
+        assert error["code"] == "WIDGET_TIMEOUT" and "data" not in found["slow"]
+        assert "'slow'" in error["message"] and "300 ms" in error["message"]
+        assert sum(g["value"] for g in found["after"]["data"]["groups"]) == 9
+        assert board(api, "cole", "people")["headcount"]["data"] == {"value": 9}
+
+
+def test_the_widget_time_limit_is_a_setting() -> None:
+    assert Settings().dashboard_widget_timeout_ms == 10000
+    env = {"TENON_DASHBOARD_WIDGET_TIMEOUT_MS": "2500"}
+    assert Settings.from_env(env).dashboard_widget_timeout_ms == 2500
 
 
 def _issues(boards: list[dict[str, Any]]) -> dict[str, str]:

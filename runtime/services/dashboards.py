@@ -6,6 +6,11 @@ unknown or invisible dashboard is "not found". Each widget is computed on its ow
 field it names is not readable for the caller, or the optional request ``filter`` does
 not fit it — answers ``{"error": …}`` while the others answer ``data``.
 
+Each widget's queries run under a time limit (``widget_timeout_ms``, the setting
+``TENON_DASHBOARD_WIDGET_TIMEOUT_MS``; ``runtime.storage.limits``): a widget that takes
+longer is stopped and answers ``WIDGET_TIMEOUT`` naming it, and the others still answer.
+On PostgreSQL the connection must be in a transaction (``read_snapshot``).
+
 ``aggregate_only`` widgets read every row of their object but show only groups of at
 least ``min_group_size`` rows; smaller groups are reported ``"suppressed": true``
 without their value. The request filter never narrows them (a filter could otherwise
@@ -15,6 +20,7 @@ single out one person by difference).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -37,13 +43,15 @@ from runtime.services.widgets import (
     text_in,
     whole_source,
 )
+from runtime.storage.limits import TimeLimitExceeded, time_limited_read
 
 DEFAULT_ROWS = 50  # records a table lists without a limit
 
 
 class Dashboards:
-    def __init__(self, reader: Reader) -> None:
+    def __init__(self, reader: Reader, widget_timeout_ms: int | None = None) -> None:
         self.reader = reader
+        self.widget_timeout_ms = widget_timeout_ms  # None: no limit
 
     def _app(self, app: str) -> AppDef:
         found = self.reader.apps.get(app)
@@ -112,9 +120,13 @@ class Dashboards:
             if spec.raw.get("view"):
                 out["view"] = spec.raw["view"]
             try:
-                out["data"] = _Compute(self.reader, guard, conn, app, spec, lang).run(filter, out)
+                with self._limited(conn):
+                    compute = _Compute(self.reader, guard, conn, app, spec, lang)
+                    out["data"] = compute.run(filter, out)
             except TenonError as error:
                 out["error"] = error.body()["error"]
+            except TimeLimitExceeded:
+                out["error"] = self._timed_out(spec).body()["error"]
             widgets.append(out)
         if filter and not any(w.get("filtered") or "error" in w for w in widgets):
             raise TenonError(
@@ -128,6 +140,19 @@ class Dashboards:
             "title": text_in(board.get("title"), lang),
             "widgets": widgets,
         }
+
+    def _limited(self, conn: Connection) -> AbstractContextManager[None]:
+        if self.widget_timeout_ms is None:
+            return nullcontext()
+        return time_limited_read(conn, self.widget_timeout_ms)
+
+    def _timed_out(self, spec: WidgetSpec) -> TenonError:
+        return TenonError(
+            f"the widget {spec.name!r} took longer than {self.widget_timeout_ms} ms and was "
+            "stopped; narrow it with a filter, or raise TENON_DASHBOARD_WIDGET_TIMEOUT_MS",
+            code="WIDGET_TIMEOUT",
+            status=503,
+        )
 
 
 def _qualified_role(app: str, role: str) -> str:

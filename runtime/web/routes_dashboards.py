@@ -4,8 +4,9 @@
     GET /api/v1/apps/{app}/dashboards/{name}     every widget with its data;
                                                  filter (a condition), lang (en, zh …)
 
-A dashboard the caller may not see is 404, like one that does not exist. See
-docs/dashboards.md.
+A dashboard the caller may not see is 404, like one that does not exist. Its widgets
+are computed in one read-only transaction, each under TENON_DASHBOARD_WIDGET_TIMEOUT_MS.
+See docs/dashboards.md.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from runtime.services.dashboards import Dashboards
-from runtime.storage.engine import read_connection
+from runtime.storage.limits import read_snapshot
 from runtime.web import auth
 from runtime.web.routes_records import reader
 
@@ -33,8 +34,9 @@ def list_dashboards(request: Request) -> Response:
 
 def get_dashboard(request: Request) -> Response:
     actor = auth.require_actor(request)
-    service = Dashboards(reader(request))
-    with read_connection(request.app.state.engine) as conn:
+    limit = request.app.state.settings.dashboard_widget_timeout_ms
+    service = Dashboards(reader(request), widget_timeout_ms=limit)
+    with read_snapshot(request.app.state.engine) as conn:
         board = service.compute(
             conn,
             actor,
