@@ -164,31 +164,25 @@ def rate(demo: Demo, conn: Connection) -> int:
     workflow's effect), every rateable result proposed by the distribution (10 left
     missing), then into calibration. The cycle's id."""
     admin = demo.actor(demo.with_role("core_hr.hr_admin").username)
-    (cycle,) = demo.create(
+    cycle, results = start_cycle(
+        demo,
         conn,
-        f"{CORE}.performance_cycle",
-        [
-            {
-                "name": "FY2025 Annual",
-                "year": 2025,
-                "period_start": "2025-01-01",
-                "period_end": "2025-12-31",
-                "rating_cutoff_date": "2025-09-30",
-                "manager_rating_due": "2025-12-20",
-            }
-        ],
-        admin,
+        {
+            "name": "FY2025 Annual",
+            "year": 2025,
+            "period_start": "2025-01-01",
+            "period_end": "2025-12-31",
+            "rating_cutoff_date": "2025-09-30",
+            "manager_rating_due": "2025-12-20",
+        },
     )
-    demo.act(conn, admin, f"{CORE}.performance_cycle", cycle, "start_rating")
-    table = demo.table(f"{CORE}.performance_result")
-    results = demo.rows(conn, f"{CORE}.performance_result", table.c.cycle == cycle)
     rateable = [r for r in results if not r["too_new_to_rate"]]
     spec = demo.data["people"]["ratings"]
     missing = {
         r["id"] for r in demo.rng.sample([r for r in rateable if _active(demo, r)], spec["missing"])
     }
     rated = [r for r in rateable if r["id"] not in missing]
-    ratings = _spread(spec["distribution"], len(rated))
+    ratings = spread(spec["distribution"], len(rated))
     demo.rng.shuffle(ratings)
     changes = {r["id"]: {"proposed_rating": g} for r, g in zip(rated, ratings, strict=True)}
     _alone_with_d(demo, changes, {r["id"]: r["employee"] for r in results})
@@ -196,6 +190,18 @@ def rate(demo: Demo, conn: Connection) -> int:
     demo.act(conn, admin, f"{CORE}.performance_cycle", cycle, "start_calibration")
     demo.ids["cycle"] = cycle
     return cycle
+
+
+def start_cycle(
+    demo: Demo, conn: Connection, fields: dict[str, Any]
+) -> tuple[int, list[dict[str, Any]]]:
+    """A performance cycle created and started by an HR admin: its id and its results
+    (one per employee of the period, made by the workflow's effect)."""
+    admin = demo.actor(demo.with_role("core_hr.hr_admin").username)
+    (cycle,) = demo.create(conn, f"{CORE}.performance_cycle", [fields], admin)
+    demo.act(conn, admin, f"{CORE}.performance_cycle", cycle, "start_rating")
+    table = demo.table(f"{CORE}.performance_result")
+    return cycle, demo.rows(conn, f"{CORE}.performance_result", table.c.cycle == cycle)
 
 
 def _alone_with_d(
@@ -233,7 +239,7 @@ def _active(demo: Demo, result: dict[str, Any]) -> bool:
     )
 
 
-def _spread(distribution: dict[str, float], total: int) -> list[str]:
+def spread(distribution: dict[str, float], total: int) -> list[str]:
     """``total`` ratings in the given shares (largest remainders)."""
     whole = sum(distribution.values())
     exact = {k: total * Decimal(str(v)) / Decimal(str(whole)) for k, v in distribution.items()}

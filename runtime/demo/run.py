@@ -75,6 +75,8 @@ def generate(engine: Engine, password: str | None = None, installed_by: str = "c
         hashed = passwords.hash_password(password or DEFAULT_PASSWORD)
     with demo.timed("core_hr: levels, departments, users, employees"), demo.transaction() as conn:
         core_hr.structure(demo, conn, hashed)
+    with demo.timed("year_end_bonus: FY2024 plan, paid and closed"), demo.transaction() as conn:
+        bonus.fy2024(demo, conn)
     with demo.timed("core_hr: performance cycle rated"), demo.transaction() as conn:
         core_hr.rate(demo, conn)
     _optional(demo, apps, "talent_review", "calibrate", "calibration sessions")
