@@ -32,6 +32,7 @@ from runtime.formula.errors import FormulaError
 from runtime.metadata.automations import AutomationDef, by_object
 from runtime.metadata.model import SOFT_DELETE_COLUMN
 from runtime.security.actor import Actor
+from runtime.services.effect_batch import batchable, run_batch
 from runtime.services.effects import Effects
 from runtime.services.formula_env import record_env
 from runtime.services.jobs import JobContext, JobFailed
@@ -45,7 +46,8 @@ KIND = "schedule"
 DATED = "automation_date"
 MAX_DEPTH = 8
 MAX_SCHEDULED = 10_000  # records one scheduled run acts on
-_CHAIN: ContextVar[tuple[tuple[str, str, int], ...]] = ContextVar("tenon_automations", default=())
+Link = tuple[str, str, int | frozenset[int]]  # automation, object, record(s)
+_CHAIN: ContextVar[tuple[Link, ...]] = ContextVar("tenon_automations", default=())
 
 
 def next_time(every: str, after: datetime) -> datetime:
@@ -77,13 +79,44 @@ class Automations:
         changes: list[tuple[Mapping[str, Any], Mapping[str, Any]]],
     ) -> None:
         for auto in self.watching.get(qualified, ()):
-            for before, after in changes:
-                if auto.on == "date":
+            if auto.on == "date":
+                for before, after in changes:
                     self._plan(conn, auto, before or after, after)
-                elif auto.fires(operation, before, after) and self._holds(
-                    conn, auto, operation, before, after
-                ):
-                    self._run(conn, actor, auto, operation, after or before, gone=not after)
+                continue
+            fired = [
+                (before, after)
+                for before, after in changes
+                if auto.fires(operation, before, after)
+                and self._holds(conn, auto, operation, before, after)
+            ]
+            if len(fired) > 1 and operation != "delete" and batchable(list(auto.actions)):
+                ids = [int(after["id"]) for _, after in fired]
+                if self._run_batch(conn, actor, auto, operation, ids):
+                    continue
+            for before, after in fired:
+                self._run(conn, actor, auto, operation, after or before, gone=not after)
+
+    def _run_batch(
+        self, conn: Connection, actor: Actor, auto: AutomationDef, operation: str, ids: list[int]
+    ) -> bool:
+        """``_run`` for many records at once (``effect_batch``); False: run them one by one."""
+        chain = _CHAIN.get()
+        if _in_chain(chain, auto, ids) or len(chain) >= MAX_DEPTH:
+            return False  # ``_run`` stops the loop record by record, with its warning
+        token = _CHAIN.set((*chain, (auto.qualname, auto.object, frozenset(ids))))
+        by = actor.on_behalf_of or actor.username
+        cause = f"automation {auto.qualname} ({operation} by {by})"
+        try:
+            return run_batch(
+                self.effects, conn, Actor.system(cause), auto.object, ids, list(auto.actions)
+            )
+        except TenonError as error:
+            if error.code == "AUTOMATION_LOOP":
+                raise
+            message = f"automation {auto.qualname}: {error.message}"
+            raise dataclasses.replace(error, message=message) from None
+        finally:
+            _CHAIN.reset(token)
 
     # -- date automations ---------------------------------------------------------------
 
@@ -182,7 +215,7 @@ class Automations:
         record_id = int(record["id"])
         link = (auto.qualname, auto.object, record_id)
         chain = _CHAIN.get()
-        if link in chain:
+        if _in_chain(chain, auto, [record_id]):
             path = " → ".join(name for name, _, _ in (*chain, link))
             log.warning("automation loop stopped: %s on %s %s", path, auto.object, record_id)
             return
@@ -276,3 +309,14 @@ def dated_handler(view: Callable[[], Any]) -> Callable[[JobContext], dict[str, A
         return automations.fire_dated(context)
 
     return run
+
+
+def _in_chain(chain: tuple[Link, ...], auto: AutomationDef, ids: list[int]) -> bool:
+    """Has ``auto`` already run, in this chain, for one of the records ``ids`` (a link
+    names one record, or the set a batch ran for)?"""
+    for name, obj, held in chain:
+        if (name, obj) != (auto.qualname, auto.object):
+            continue
+        if any(i in held for i in ids) if isinstance(held, frozenset) else held in ids:
+            return True
+    return False

@@ -137,9 +137,9 @@ class Effects:
     def _check(
         self, conn: Connection, actor: Actor, target: str, record_id: int, names: Any
     ) -> None:
-        self._check_many(conn, actor, target, {record_id: names})
+        self.check_many(conn, actor, target, {record_id: names})
 
-    def _check_many(
+    def check_many(
         self, conn: Connection, actor: Actor, target: str, fields: Mapping[int, Any]
     ) -> None:
         """The acting user must be allowed to update the records, and the fields their
@@ -157,7 +157,22 @@ class Effects:
             raise refused
 
     def _update(self, at: Site, spec: Mapping[str, Any]) -> None:
-        conn, actor, qualified, record, env, path = at
+        planned = self.update_plan(at, spec)
+        if planned is None:
+            return
+        target, target_id, changed = planned
+        self._check(at.conn, at.actor, target, target_id, list(changed))
+        before = self.records.locked_row(at.conn, target, target_id)
+        changed = {k: v for k, v in changed.items() if before.get(k) != v}
+        if changed:
+            self.records.write_changes(at.conn, at.actor, target, before, changed, "update")
+
+    def update_plan(
+        self, at: Site, spec: Mapping[str, Any]
+    ) -> tuple[str, int, dict[str, Any]] | None:
+        """The record an ``update`` effect writes and the values it sets (None: its
+        reference is blank)."""
+        qualified, record, env, path = at.qualified, at.record, at.env, at.path
         pointer = self.compile(qualified, str(spec["record"]))
         target = pointer.expr.type.target
         try:
@@ -165,18 +180,20 @@ class Effects:
         except FormulaError as error:
             raise _failed(f"{path}/record", f"the record to update: {error}") from None
         if target_id is None or target is None:
-            return  # nothing to update (a blank reference)
+            return None  # nothing to update (a blank reference)
         changed = self._values(qualified, target, spec["set"], record, env, f"{path}/set")
-        self._check(conn, actor, target, int(target_id), list(changed))
-        before = self.records.locked_row(conn, target, int(target_id))
-        changed = {k: v for k, v in changed.items() if before.get(k) != v}
-        if changed:
-            self.records.write_changes(conn, actor, target, before, changed, "update")
+        return target, int(target_id), changed
 
     def _create(self, at: Site, spec: Mapping[str, Any]) -> None:
         """One record, or with ``for_each`` one per row of another object: its
         reference ``field`` set to the row, kept when ``where`` (a condition on the new
         record, which may read the row and the values through their references) holds."""
+        target, rows = self.create_rows(at, spec)
+        single = not (spec.get("for_each") or spec.get("repeat"))
+        self.create_made(at.conn, at.actor, target, rows, at.path, single)
+
+    def create_rows(self, at: Site, spec: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+        """The object a ``create`` effect makes records of, and their values."""
         conn, actor, qualified, record, env, path = at
         target = str(spec["object"])
         if "." not in target:
@@ -204,6 +221,19 @@ class Effects:
             )
         if spec.get("skip_existing"):
             rows = existing.missing(conn, self.reader.table(target), obj, rows)
+        return target, rows
+
+    def create_made(
+        self,
+        conn: Connection,
+        actor: Actor,
+        target: str,
+        rows: list[dict[str, Any]],
+        path: str,
+        single: bool,
+    ) -> None:
+        """Create the records ``create_rows`` planned, in one ``create_many``."""
+        obj = self.reader.object(target)
         users = [v for row in rows for k, v in row.items() if obj.by_name[k].storage == "user"]
         names = tasks.usernames(conn, users)
         data = [
@@ -218,7 +248,7 @@ class Effects:
         if not data:
             return
         try:
-            self.records.create_many(conn, actor, target, data, single=not (each or repeat))
+            self.records.create_many(conn, actor, target, data, single=single)
         except TenonError as error:
             found = error.details or [Issue("", error.message, error.code)]
             issues = [Issue(f"{path}/values{d.path}", d.message, d.code) for d in found]
@@ -326,7 +356,7 @@ class Effects:
             if changed:
                 items.append((row, changed))
         if items:
-            self._check_many(conn, actor, child, {int(r["id"]): list(c) for r, c in items})
+            self.check_many(conn, actor, child, {int(r["id"]): list(c) for r, c in items})
             self.records.write_many(conn, actor, child, items, "update")
 
     def _export(self, at: Site, spec: Mapping[str, Any]) -> None:

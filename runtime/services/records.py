@@ -307,6 +307,18 @@ class Records:
         SQLite: the write transaction holds the only write lock)."""
         return self._row(conn, self.reader.table(qualified), record_id, lock=True)
 
+    def locked_rows(
+        self, conn: Connection, qualified: str, ids: list[int]
+    ) -> dict[int, dict[str, Any]]:
+        """``locked_row`` for many records, by id (those gone are left out)."""
+        table = self.reader.table(qualified)
+        query = sa.select(table).where(table.c.id.in_(ids))
+        if SOFT_DELETE_COLUMN in table.c:
+            query = query.where(table.c[SOFT_DELETE_COLUMN].is_(None))
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        return {int(row["id"]): dict(row) for row in conn.execute(query).mappings()}
+
     def write_changes(
         self,
         conn: Connection,
