@@ -1,8 +1,9 @@
 """``tenon demo`` (§11.1): the Acme Tech dataset made through the record service, checked
-for its shape — departments, people, ratings, bonus pools, probation cases — then a
-printed login signs in and a second run is refused. The generator runs once for the
-module (it takes a while); SQLite only (on PostgreSQL it takes minutes on a busy
-machine). ``-m "not slow"`` leaves it out."""
+for its shape — departments, people, ratings, bonus pools, probation cases, talent
+review sessions and the 9-box, improvement plans — then a printed login signs in and a
+second run is refused. The generator runs once for the module (it takes a while); SQLite
+only (on PostgreSQL it takes minutes on a busy machine). ``-m "not slow"`` leaves it
+out."""
 
 from __future__ import annotations
 
@@ -84,10 +85,14 @@ def test_two_thousand_employees_split_by_business_unit(made: Made) -> None:
     assert managers[0][0] == 1  # the CEO
 
 
+FY2025 = "(SELECT id FROM app_core_hr__performance_cycle WHERE year = 2025)"
+PLAN_2025 = "(SELECT id FROM app_year_end_bonus__bonus_plan WHERE year = 2025)"
+
+
 def test_ratings_follow_the_distribution(made: Made) -> None:
     rows = made.rows(
         "SELECT final_rating, rating_status, hr_override_rating "
-        "FROM app_core_hr__performance_result"
+        f"FROM app_core_hr__performance_result WHERE cycle = {FY2025}"
     )
     status = Counter(r[1] for r in rows)
     assert status["missing"] == 10
@@ -96,18 +101,21 @@ def test_ratings_follow_the_distribution(made: Made) -> None:
     for grade, share in {"S": 8, "A": 22, "B": 55, "C": 12, "D": 3}.items():
         assert abs(100 * rated[grade] / total - share) < 1.5, (grade, rated)
     assert sum(1 for r in rows if r[2]) == 3
-    (cycle,) = made.rows("SELECT state FROM app_core_hr__performance_cycle")
+    (cycle,) = made.rows("SELECT state FROM app_core_hr__performance_cycle WHERE year = 2025")
     assert cycle[0] == "finalized"
 
 
 def test_bonus_pools_in_mixed_states(made: Made) -> None:
     lines = Counter(
-        r[0] for r in made.rows("SELECT eligibility FROM app_year_end_bonus__bonus_line")
+        r[0]
+        for r in made.rows(
+            f"SELECT eligibility FROM app_year_end_bonus__bonus_line WHERE plan = {PLAN_2025}"
+        )
     )
     assert lines["blocked"] == 10 and lines["ineligible"] > 0
     pools = made.rows(
         "SELECT state, budget, scale_factor, blocked_count, budget_mode, line_count "
-        "FROM app_year_end_bonus__bonus_pool"
+        f"FROM app_year_end_bonus__bonus_pool WHERE plan = {PLAN_2025}"
     )
     states = Counter(p[0] for p in pools)
     assert {"open", "submitted", "hrbp_approved", "approved"} <= set(states)
@@ -117,10 +125,11 @@ def test_bonus_pools_in_mixed_states(made: Made) -> None:
     assert all(p[0] == "open" for p in pools if p[3])  # blocked lines keep a pool open
     only_d = made.rows(
         "SELECT p.id FROM app_year_end_bonus__bonus_pool p JOIN app_year_end_bonus__bonus_line l "
-        "ON l.pool = p.id GROUP BY p.id HAVING COUNT(*) = 1 AND MAX(l.rating) = 'D'"
+        f"ON l.pool = p.id WHERE p.plan = {PLAN_2025} "
+        "GROUP BY p.id HAVING COUNT(*) = 1 AND MAX(l.rating) = 'D'"
     )
     assert len(only_d) == 1
-    (plan,) = made.rows("SELECT state FROM app_year_end_bonus__bonus_plan")
+    (plan,) = made.rows("SELECT state FROM app_year_end_bonus__bonus_plan WHERE year = 2025")
     assert plan[0] == "open"
 
 
@@ -133,8 +142,86 @@ def test_probation_cases_in_every_state(made: Made) -> None:
     assert cases[("pending_approval", None)] == 15
     assert cases[("active", "extended")] + cases[("review_open", "extended")] == 8
     assert cases[("active", None)] > 0 and cases[("review_open", None)] > 0
-    offboarding = made.rows("SELECT category, state FROM app_core_hr__offboarding_case")
+    offboarding = made.rows(
+        "SELECT category, state FROM app_core_hr__offboarding_case "
+        "WHERE category = 'probation_failure'"
+    )
     assert Counter(offboarding) == {("probation_failure", "open"): 7}
+
+
+def test_talent_review_sessions_in_mixed_states(made: Made) -> None:
+    (cycle,) = made.rows("SELECT state FROM app_talent_review__talent_review_cycle")
+    assert cycle[0] == "calibration"
+    sessions = {
+        r[0]: r[1:]
+        for r in made.rows(
+            "SELECT name, state, subject_count, rated_count, guideline_enforced, guideline_ok "
+            "FROM app_talent_review__calibration_session"
+        )
+    }
+    assert len(sessions) == 8  # one per business unit, the executive one, the one waiting
+    assert 650 <= sessions["R&D calibration"][1] <= 760
+    assert 120 <= sessions["HR & Admin calibration"][1] <= 150
+    small = sessions["Executive team calibration"]
+    assert small[0] == "approved" and small[2] < 20
+    assert (small[3], small[4]) == (0, 0)  # outside the guideline, advisory only
+    held = [s for s in sessions.values() if s[0] != "setup"]
+    assert all(s[3] == 1 and s[4] == 1 for s in held if s[2] >= 20)  # enforced and met
+    assert {s[0] for s in sessions.values()} == {"approved", "finalized", "in_progress", "setup"}
+    waiting = sessions["Ratings missing in core HR"]
+    assert (waiting[0], waiting[1], waiting[2]) == ("setup", 10, 0)
+    notes = made.rows(
+        "SELECT COUNT(*) FROM tenon_notifications WHERE message LIKE '%advisory guideline%'"
+    )
+    assert notes[0][0] == 1
+
+
+def test_talent_review_boxes_key_talent_and_write_back(made: Made) -> None:
+    rows = made.rows(
+        "SELECT nine_box, key_talent, flight_risk, state, calibrated_rating "
+        "FROM app_talent_review__talent_assessment"
+    )
+    boxes = Counter(r[0] for r in rows if r[0] is not None)
+    assert set(boxes) == set(range(1, 10)) and min(boxes.values()) >= 20
+    assessed = [r for r in rows if r[2] is not None]
+    assert abs(100 * sum(1 for r in assessed if r[1]) / len(assessed) - 12) < 1.5
+    assert abs(100 * sum(1 for r in assessed if r[2] == "high") / len(assessed) - 15) < 2.5
+    states = Counter(r[3] for r in rows)
+    assert states["excluded"] > 50 and states["not_started"] == 10  # too new; no rating
+    assert {"approved", "calibrated", "in_calibration", "submitted"} <= set(states)
+    written = sum(1 for r in rows if r[3] == "approved" and r[4] is not None)
+    results = made.rows(
+        "SELECT COUNT(*) FROM app_core_hr__performance_result WHERE calibrated_rating IS NOT NULL"
+    )
+    assert written > 0 and results[0][0] == written  # calibration wrote the ratings back
+
+
+def test_pip_plans_in_every_state(made: Made) -> None:
+    plans = Counter(
+        (r[0], r[1]) for r in made.rows("SELECT state, decision FROM app_pip__pip_plan")
+    )
+    states: Counter[str] = Counter()
+    for (state, _), n in plans.items():
+        states[state] += n
+    assert sum(states.values()) == 45
+    assert states["active"] + states["on_hold"] == 20 and states["on_hold"] == 2
+    assert states["final_review"] + states["decision_pending"] == 5
+    assert plans[("closed_successful", "successful")] == 12
+    assert plans[("closed_unsuccessful", "unsuccessful_terminate")] == 4
+    assert plans[("closed_unsuccessful", "unsuccessful_reassign")] == 2
+    assert plans[("withdrawn", "withdrawn")] == 2
+    offboarding = made.rows(
+        "SELECT o.state, o.source FROM app_core_hr__offboarding_case o "
+        "WHERE o.category = 'involuntary_performance'"
+    )
+    assert len(offboarding) == 4 and all(r[0] == "open" for r in offboarding)
+    assert all(r[1].startswith("pip:PIP-") for r in offboarding)
+    on_pip = made.rows("SELECT COUNT(*) FROM app_core_hr__employee WHERE on_pip")
+    assert on_pip[0][0] == 25  # every plan under way
+    checkins = Counter(r[0] for r in made.rows("SELECT status FROM app_pip__pip_checkin"))
+    assert checkins["held"] > 100 and checkins["missed"] > 0 and checkins["scheduled"] > 0
+    extended = made.rows("SELECT COUNT(*) FROM app_pip__pip_plan WHERE extension_count = 1")
+    assert extended[0][0] == 2
 
 
 def test_a_printed_login_signs_in(made: Made) -> None:
