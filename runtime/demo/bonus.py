@@ -2,8 +2,9 @@
 prepared before the plan opens (five with a manual budget, one of them zero; the others
 by formula with a department factor between 0.8 and 1.2), then ``open`` (lines, budgets,
 scaling and suggestions come from the app's own effects), then some pools submitted by
-their heads and approved by their HRBPs and by C&B. Pools holding a blocked line (a
-missing rating) stay open.
+their heads (in a few, the head moved part of one bonus to another, with the reasons)
+and approved by their HRBPs and by C&B. Pools holding a blocked line (a missing rating)
+stay open.
 
 For history, plan FY2024 over one department, paid and closed: its own performance
 cycle (rated in that department only, then closed), the plan opened, its pool approved,
@@ -13,9 +14,10 @@ locked, published, one payout batch generated, exported and confirmed paid by pa
 from __future__ import annotations
 
 import random
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from runtime.demo import core_hr
@@ -65,8 +67,39 @@ def _allocate(demo: Demo, conn: Connection, plan_id: int) -> None:
         + ["hrbp_approved"] * spec["hrbp_approved"]
         + ["submitted"] * spec["submitted"]
     )
-    for pool, goal in zip(ready, goals, strict=False):
+    for i, (pool, goal) in enumerate(zip(ready, goals, strict=False)):
+        if i < spec["adjusted"]["pools"]:
+            _adjust(demo, conn, pool)
         _approve(demo, conn, pool, goal)
+
+
+def _adjust(demo: Demo, conn: Connection, pool: dict[str, Any]) -> None:
+    """The pool's owner moves a share of one line's suggestion to another line (its two
+    first eligible A or B lines), each with the reason: the pool's total stays the same,
+    both changes are over the justification threshold."""
+    adjusted = demo.data["bonus"]["fy2025"]["adjusted"]
+    table = demo.table(f"{BON}.bonus_line")
+    lines = demo.rows(
+        conn,
+        f"{BON}.bonus_line",
+        sa.and_(
+            table.c.pool == pool["id"],
+            table.c.eligibility == "eligible",
+            table.c.rating.in_(["A", "B"]),
+        ),
+    )
+    if len(lines) < 2:
+        return
+    up, down = lines[0], lines[1]
+    raised, lowered = (Decimal(str(line["suggested_amount"])) for line in (up, down))
+    room = Decimal(str(up["cap_amount"])).to_integral_value(ROUND_DOWN) - raised
+    moved = min(lowered * Decimal(adjusted["share"]), room).to_integral_value(ROUND_DOWN)
+    if moved <= 0:
+        return
+    owner = demo.actor(demo.person_of(pool["owner"]).username)
+    for line, amount, why in ((down, lowered - moved, "lowered"), (up, raised + moved, "raised")):
+        change = {"manager_amount": str(amount), "justification": adjusted[why]}
+        demo.update(conn, owner, f"{BON}.bonus_line", line["id"], change)
 
 
 def _approve(demo: Demo, conn: Connection, pool: dict[str, Any], goal: str = "approved") -> None:
