@@ -194,6 +194,11 @@ def test_talent_review_boxes_key_talent_and_write_back(made: Made) -> None:
         "SELECT COUNT(*) FROM app_core_hr__performance_result WHERE calibrated_rating IS NOT NULL"
     )
     assert written > 0 and results[0][0] == written  # calibration wrote the ratings back
+    successors = made.rows(
+        "SELECT COUNT(*), COUNT(DISTINCT successor_for) FROM app_talent_review__talent_assessment "
+        "WHERE successor_for IS NOT NULL"
+    )
+    assert successors[0][0] > 20 and successors[0][1] > 10  # named for key positions
 
 
 def test_pip_plans_in_every_state(made: Made) -> None:

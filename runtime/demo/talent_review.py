@@ -6,8 +6,10 @@ calibration (its proposed ratings are in, nothing is final yet):
   assessment per employee and excludes those too new to rate;
 - every manager answers the three potential questions for their reports (a few override
   the computed band, with a reason), with flight risk, impact of loss and the key
-  talent flag (about 12 % of those assessed, in boxes 6, 8 and 9), and submits them —
-  all but the ten whose rating is still missing in core HR, which cannot be submitted;
+  talent flag (about 12 % of those assessed, in boxes 6, 8 and 9; some of them named
+  successors for the key positions HR set up, the head of each unit and department),
+  and submits them — all but the ten whose rating is still missing in core HR, which
+  cannot be submitted;
 - HR starts calibration anyway (with the reason) and sets up the sessions: one per
   business unit, owned by its head and facilitated by its HRBPs, with the department
   heads taking part; a small executive session for the CEO, the business-unit heads and
@@ -108,12 +110,23 @@ def _assess(
     boxes = {rid: (potential[rid] - 1) * 3 + BAND[by_id[rid]["proposed_rating"]] for rid in answers}
     candidates = sorted(rid for rid, box in boxes.items() if box in (6, 8, 9))
     count = min(len(candidates), round(spec["key_talent_share"] * len(answers)))
+    positions = _positions(demo, conn, who(demo.with_role("core_hr.hr_admin")))
+    nominated: dict[int, int] = {}
     for rid in rng.sample(candidates, count):
+        readiness = rng.choice(spec["readiness"])
         answers[rid] |= {
             "key_talent": True,
-            "readiness": rng.choice(spec["readiness"]),
+            "readiness": readiness,
             "development_actions": spec["development_actions"],
         }
+        person = demo.person_of(by_id[rid]["employee"])
+        position = positions.get(person.department)
+        soon = readiness in ("ready_now", "1_2_years")
+        head = person.no == demo.heads.get(person.department)
+        room = position is not None and nominated.get(position, 0) < spec["successors_per_position"]
+        if position is not None and soon and not head and room:
+            answers[rid]["successor_for"] = position
+            nominated[position] = nominated.get(position, 0) + 1
     admin = who(demo.with_role("core_hr.hr_admin"))
     for manager, ids in _by_manager(demo, ready).items():
         actor = who(demo.people[manager]) if manager else admin
@@ -121,6 +134,29 @@ def _assess(
         for rid in ids:
             demo.act(conn, actor, ASSESSMENT, rid, "submit")
     return potential
+
+
+def _positions(demo: Demo, conn: Connection, admin: Actor) -> dict[str, int]:
+    """The key positions HR keeps for succession: the head of every business unit and
+    department, filled by its head. Position ids by department code."""
+    units = demo.data["company"]["business_units"]
+    departments = [d for u in units for d in (u, *u["departments"])]
+    rows = []
+    for dept in departments:
+        head = demo.people[demo.heads[dept["code"]]]
+        rows.append(
+            {
+                "code": f"POS-{dept['code']}-HEAD",
+                "title": f"Head of {dept['name']}",
+                "department": demo.ids[dept["code"]],
+                "job_level": demo.ids[head.level],
+                "is_key_position": True,
+                "incumbent": head.id,
+                "status": "filled",
+            }
+        )
+    ids = demo.create(conn, "core_hr.position", rows, admin)
+    return {d["code"]: i for d, i in zip(departments, ids, strict=True)}
 
 
 def _by_manager(demo: Demo, rows: Iterable[dict[str, Any]]) -> dict[str | None, list[int]]:
