@@ -507,6 +507,12 @@ def test_the_pip_dashboard_counts_plans_as_each_caller(w: World) -> None:
     mine = {x["name"]: x for x in w.call("mgr", "GET", url).json()["widgets"]}
     (team,) = mine["active_by_department"]["data"]["rows"]  # a manager's own plans
     assert [team["cells"][c] for c in averages] == ["66.00", None]
+    # a records filter on the same computed field, as the manager: one value per row
+    soon = w.call(
+        "mgr", "GET", PLANS, params={"filter": "AND(days_remaining > 0, days_remaining < 70)"}
+    )
+    assert soon.status_code == 200, soon.text
+    assert sorted(p["status"] for p in soon.json()["data"]) == ["active", "draft"]
     peer = {x["name"]: x for x in w.call("cai", "GET", url).json()["widgets"]}
     assert all("error" not in x for x in peer.values()), peer
     assert peer["active"]["data"] == {"value": 0}  # a peer sees no plan

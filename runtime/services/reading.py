@@ -22,6 +22,7 @@ from runtime.clock import Clock
 from runtime.errors import Forbidden, Issue, NotFound, TenonError
 from runtime.formula import ir
 from runtime.formula.errors import FormulaError
+from runtime.formula.staging import localized
 from runtime.metadata.model import SOFT_DELETE_COLUMN, AppDef, ObjectDef, qualify
 from runtime.security.actor import Actor
 from runtime.security.guard import FLAG, ConditionCache, Guard, _Masked, _ordered, shown
@@ -95,6 +96,10 @@ class _Select:
                 tree = policy.engine.checker.computed(info, info.fields[fdef.name])
                 value = guard.raw.value(tree, table)
                 self.values[fdef.name] = guard.mask(access, fdef.name, value, table)
+        # the computed fields the row holds (a formula reads them, not their formulas)
+        self.held = frozenset(
+            f.name for f in self.obj.fields if f.computed and f.name in self.values
+        )
         self.kinds = {
             **_SYSTEM_KINDS,
             **{f.name: reader.kind(f.name, self.obj) for f in self.obj.fields},
@@ -379,7 +384,7 @@ class Reader:
             where.append(sel.table.c[SOFT_DELETE_COLUMN].is_(None))
         if filter:
             tree = self.formula(guard, filter, sel.obj.qualified, "filter", expect="boolean")
-            where.append(guard.compiler.condition(tree, sel.masked))
+            where.append(guard.compiler.condition(localized(tree, sel.held), sel.masked))
             if any(isinstance(n, ir.Call) and n.function.name == "NOW" for n in tree.walk()):
                 key = None  # the time of the request is part of the statement
         keys = self._sort_keys(sel, sort)

@@ -315,7 +315,6 @@ def scoped_source(reader: Reader, guard: Guard, qualified: str, lang: str) -> So
         return field in guard.access(obj).fields
 
     where = reader.base_where(guard, sel)
-    held = frozenset(f.name for f in access.obj.fields if f.computed and f.name in sel.values)
     return Source(
         reader,
         qualified,
@@ -326,7 +325,7 @@ def scoped_source(reader: Reader, guard: Guard, qualified: str, lang: str) -> So
         check,
         readable,
         lang,
-        held,
+        sel.held,
     )
 
 
