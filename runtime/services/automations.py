@@ -107,8 +107,9 @@ class Automations:
         by = actor.on_behalf_of or actor.username
         cause = f"automation {auto.qualname} ({operation} by {by})"
         try:
+            system = Actor.system(cause)
             return run_batch(
-                self.effects, conn, Actor.system(cause), auto.object, ids, list(auto.actions)
+                self.effects, conn, system, auto.object, ids, list(auto.actions), cause
             )
         except TenonError as error:
             if error.code == "AUTOMATION_LOOP":

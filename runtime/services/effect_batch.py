@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from runtime.metadata.workflows import STATE_COLUMN
 from runtime.security.actor import Actor
 from runtime.services.effects import Effects, Site
 from runtime.services.formula_env import record_env
@@ -25,7 +26,11 @@ BATCHED = frozenset({"create", "update"})
 
 
 def batchable(effects: Sequence[tuple[str, Mapping[str, Any]]]) -> bool:
-    return bool(effects) and all(kind in BATCHED for kind, _ in effects)
+    """Creates, updates, and workflow actions on the record itself."""
+    return bool(effects) and all(
+        kind in BATCHED or (kind == "act" and not spec.get("relation") and not spec.get("record"))
+        for kind, spec in effects
+    )
 
 
 def run_batch(
@@ -35,16 +40,21 @@ def run_batch(
     qualified: str,
     ids: list[int],
     effects: Sequence[tuple[str, Mapping[str, Any]]],
+    cause: str,
 ) -> bool:
-    """Write ``effects`` (all ``batchable``) for the records ``ids`` of ``qualified``;
-    False, having written nothing, when they must run record by record."""
+    """Write ``effects`` (all ``batchable``) of ``cause`` (taken by ``actor``) for the
+    records ``ids`` of ``qualified``; False, having written nothing, when they must run
+    record by record."""
     records = runner.records
     env = record_env(conn, runner.reader.table, qualified, records.clock, actor.stored_id)
     for index, (kind, spec) in enumerate(effects):
         rows = records.locked_rows(conn, qualified, ids)
         path = f"/effects/{index}/{kind}"
-        sites = [Site(conn, actor, qualified, rows[i], env, path) for i in ids if i in rows]
-        if kind == "create":
+        who = runner.acting(actor, spec, cause)
+        sites = [Site(conn, who, qualified, rows[i], env, path) for i in ids if i in rows]
+        if kind == "act":
+            _act(runner, conn, who, qualified, [s.record for s in sites], spec)
+        elif kind == "create":
             made: list[dict[str, Any]] = []
             target = ""
             for site in sites:
@@ -52,13 +62,37 @@ def run_batch(
                 made += planned
             single = not (spec.get("for_each") or spec.get("repeat"))
             if made:
-                runner.create_made(conn, actor, target, made, path, single and len(made) == 1)
-        elif not _updated(runner, conn, actor, sites, spec):
+                runner.create_made(conn, who, target, made, path, single and len(made) == 1)
+        elif not _updated(runner, conn, who, sites, spec):
             if index == 0:
                 return False
             for site in sites:  # later actions: the earlier ones are written already
-                runner.run(conn, actor, qualified, int(site.record["id"]), [(kind, spec)], "")
+                runner.run(conn, actor, qualified, int(site.record["id"]), [(kind, spec)], cause)
     return True
+
+
+def _act(
+    runner: Effects,
+    conn: Connection,
+    actor: Actor,
+    qualified: str,
+    rows: list[Mapping[str, Any]],
+    spec: Mapping[str, Any],
+) -> None:
+    """The workflow action on each record it leaves from (the others are left alone, as
+    ``Effects`` does), in one ``act_many``."""
+    flow = runner.reader.object(qualified).workflow
+    action = str(spec["action"])
+    ids = [int(r["id"]) for r in rows if flow and flow.candidates(action, r.get(STATE_COLUMN))]
+    if not ids:
+        return
+    body = {"comment": spec["comment"]} if spec.get("comment") else {}
+    if runner.act_many is not None:
+        runner.act_many(conn, actor, qualified, ids, action, body)
+    else:
+        assert runner.act is not None
+        for record_id in ids:
+            runner.act(conn, actor, qualified, record_id, action, body)
 
 
 def _updated(

@@ -34,18 +34,18 @@ from runtime.formula.evaluator import Env
 from runtime.metadata.approvals import people_of
 from runtime.metadata.fieldtypes import CoerceError
 from runtime.metadata.model import SOFT_DELETE_COLUMN
+from runtime.metadata.workflows import STATE_COLUMN
 from runtime.security.actor import Actor
 from runtime.services import existing, for_each, outbox, people, series
 from runtime.services.effect_rows import RowFormulas, relation_of
 from runtime.services.effect_rows import failed as _failed
 from runtime.services.export_file import CellError, csv_file
+from runtime.services.for_each import MAX_ROWS
 from runtime.services.formula_env import record_env
 from runtime.services.records import Records
 from runtime.services.values import to_json
 from runtime.storage import files, notifications, tasks
 from runtime.storage.jobs import JobStore
-
-MAX_ROWS = 20_000  # related rows one ``each`` effect may write
 
 
 class Site(NamedTuple):
@@ -60,6 +60,7 @@ class Site(NamedTuple):
 
 
 Act = Callable[[Connection, Actor, str, int, str, Mapping[str, Any]], Any]
+ActMany = Callable[[Connection, Actor, str, list[int], str, Mapping[str, Any]], Any]
 
 
 class Effects:
@@ -74,6 +75,7 @@ class Effects:
         self.reader = records.reader
         self.compile = compile
         self.act = act  # taking a workflow action (``Transitions.act``)
+        self.act_many: ActMany | None = None  # the same on many records (``act_many``)
         self.jobs = jobs
 
     def run(
@@ -96,13 +98,14 @@ class Effects:
         me = actor.stored_id  # @me is who acted, even where the system writes
         env = record_env(conn, self.reader.table, qualified, self.records.clock, me)
         for index, (kind, spec) in enumerate(effects):
-            who = self._actor(actor, spec, cause)
+            who = self.acting(actor, spec, cause)
             site = Site(conn, who, qualified, record, env, f"/effects/{index}/{kind}")
             getattr(self, f"_{kind}")(site, spec)
             if kind != "notify" and not gone:  # the record (or its rollups) changed: read again
                 record = self.records.locked_row(conn, qualified, record_id)
 
-    def _actor(self, actor: Actor, spec: Mapping[str, Any], cause: str) -> Actor:
+    def acting(self, actor: Actor, spec: Mapping[str, Any], cause: str) -> Actor:
+        """Who writes an effect of ``cause`` taken by ``actor``."""
         if actor.is_system:  # a timer, an automation: already on behalf of its cause
             return actor
         if spec.get("as") == "system":
@@ -203,7 +206,7 @@ class Effects:
         rows = [values]
         each = spec.get("for_each")
         if each:
-            rows = self._for_each(conn, actor, target, values, each, f"{path}/for_each")
+            rows = for_each.new_rows(self, conn, actor, target, values, each, f"{path}/for_each")
         repeat = spec.get("repeat")
         if repeat:  # one record per date of a series (runtime.services.series)
             field, where = str(repeat["field"]), f"{path}/repeat"
@@ -255,55 +258,6 @@ class Effects:
             refused = ValidationFailed.from_issues(f"the {obj.name} was not created", issues)
             refused.code, refused.status = error.code, error.status
             raise refused from None
-
-    def _for_each(
-        self,
-        conn: Connection,
-        actor: Actor,
-        target: str,
-        values: Mapping[str, Any],
-        each: Mapping[str, Any],
-        path: str,
-    ) -> list[dict[str, Any]]:
-        """The new records of a ``for_each`` create: ``values`` plus each row's id."""
-        field = str(each["field"])
-        source = self.reader.object(target).by_name[field].target
-        assert source is not None
-        iterated = source if "." in source else f"{target.partition('.')[0]}.{source}"
-        table = self.reader.table(iterated)
-        where = each.get("where")
-        if where:  # in one query where the condition compiles to SQL
-            ids = for_each.matching(
-                conn,
-                self.records.computed.compiler(conn, actor.stored_id),
-                self.compile(target, str(where)).expr,
-                self.reader.table(target),
-                field,
-                table,
-                values,
-                MAX_ROWS + 1,
-            )
-            if ids is not None:
-                if len(ids) > MAX_ROWS:
-                    raise _failed(path, f"more than {MAX_ROWS} records to create at once")
-                return [{**values, field: i} for i in ids]
-        query = sa.select(table.c.id).order_by(table.c.id).limit(MAX_ROWS + 1)
-        if SOFT_DELETE_COLUMN in table.c:
-            query = query.where(table.c[SOFT_DELETE_COLUMN].is_(None))
-        ids = list(conn.execute(query).scalars())
-        if len(ids) > MAX_ROWS:
-            raise _failed(path, f"more than {MAX_ROWS} records to create at once")
-        rows = [{**values, field: int(i)} for i in ids]
-        env = record_env(conn, self.reader.table, target, self.records.clock, actor.stored_id)
-        return series.keep(
-            self.compile,
-            target,
-            each.get("where"),
-            rows,
-            env,
-            f"{path}/where",
-            lambda row: f"{iterated} {row[field]}",
-        )
 
     def _related(
         self,
@@ -421,9 +375,16 @@ class Effects:
         else:
             target, rows = qualified, [dict(record)]
         body = {"comment": spec["comment"]} if spec.get("comment") else {}
+        flow = self.reader.object(target).workflow
+        action = str(spec["action"])
+        if self.act_many is not None and flow is not None and len(rows) > 1:
+            ids = [int(r["id"]) for r in rows if flow.candidates(action, r.get(STATE_COLUMN))]
+            if ids:  # the rows it leaves from, together (``Transitions.act_many``)
+                self.act_many(conn, actor, target, ids, action, body)
+            return
         for row in rows:
             try:
-                self.act(conn, actor, target, int(row["id"]), str(spec["action"]), body)
+                self.act(conn, actor, target, int(row["id"]), action, body)
             except TenonError as error:
                 if error.code != "INVALID_TRANSITION":
                     raise

@@ -11,7 +11,7 @@ per candidate; a condition the SQL compiler cannot express is left to the evalua
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -20,6 +20,15 @@ from runtime.formula import ir
 from runtime.formula.errors import FormulaError
 from runtime.formula.sqlcompile import SqlCompiler
 from runtime.metadata.model import SOFT_DELETE_COLUMN
+from runtime.security.actor import Actor
+from runtime.services import series
+from runtime.services.effect_rows import failed as _failed
+from runtime.services.formula_env import record_env
+
+if TYPE_CHECKING:
+    from runtime.services.effects import Effects
+
+MAX_ROWS = 20_000  # records one effect may create (``for_each``) or write (``each``)
 
 
 class _Columns:
@@ -70,3 +79,54 @@ def matching(
             return [int(i) for i in conn.execute(query).scalars()]
     except sa.exc.DBAPIError:
         return None
+
+
+def new_rows(
+    effects: Effects,
+    conn: Connection,
+    actor: Actor,
+    target: str,
+    values: Mapping[str, Any],
+    each: Mapping[str, Any],
+    path: str,
+) -> list[dict[str, Any]]:
+    """The new records of a ``for_each`` create: ``values`` plus the id of each row of
+    the iterated object that ``where`` keeps (in one query when it compiles to SQL)."""
+    field = str(each["field"])
+    source = effects.reader.object(target).by_name[field].target
+    assert source is not None
+    iterated = source if "." in source else f"{target.partition('.')[0]}.{source}"
+    table = effects.reader.table(iterated)
+    where = each.get("where")
+    if where:  # in one query where the condition compiles to SQL
+        ids = matching(
+            conn,
+            effects.records.computed.compiler(conn, actor.stored_id),
+            effects.compile(target, str(where)).expr,
+            effects.reader.table(target),
+            field,
+            table,
+            values,
+            MAX_ROWS + 1,
+        )
+        if ids is not None:
+            if len(ids) > MAX_ROWS:
+                raise _failed(path, f"more than {MAX_ROWS} records to create at once")
+            return [{**values, field: i} for i in ids]
+    query = sa.select(table.c.id).order_by(table.c.id).limit(MAX_ROWS + 1)
+    if SOFT_DELETE_COLUMN in table.c:
+        query = query.where(table.c[SOFT_DELETE_COLUMN].is_(None))
+    ids = list(conn.execute(query).scalars())
+    if len(ids) > MAX_ROWS:
+        raise _failed(path, f"more than {MAX_ROWS} records to create at once")
+    rows = [{**values, field: int(i)} for i in ids]
+    env = record_env(conn, effects.reader.table, target, effects.records.clock, actor.stored_id)
+    return series.keep(
+        effects.compile,
+        target,
+        each.get("where"),
+        rows,
+        env,
+        f"{path}/where",
+        lambda row: f"{iterated} {row[field]}",
+    )

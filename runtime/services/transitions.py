@@ -21,12 +21,12 @@ the second finds it changed (version or state) and gets 409; nothing is merged.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from runtime.errors import Conflict, Forbidden, Issue, NotFound, ValidationFailed
+from runtime.errors import Conflict, Forbidden, Issue, NotFound, TenonError, ValidationFailed
 from runtime.formula.errors import FormulaError
 from runtime.formula.evaluator import Compiled, Env
 from runtime.metadata.fieldtypes import CoerceError
@@ -35,6 +35,7 @@ from runtime.metadata.workflows import STATE_COLUMN, TransitionDef, WorkflowDef
 from runtime.security.actor import Actor
 from runtime.services import inputs, outbox, people
 from runtime.services.approvals import Approvals
+from runtime.services.effect_batch import batchable, run_batch
 from runtime.services.effects import Effects
 from runtime.services.formula_env import record_env
 from runtime.services.records import Records, Written
@@ -43,6 +44,7 @@ from runtime.storage import notifications
 from runtime.storage.jobs import JobStore
 
 CONTROL = frozenset({"comment", "version"})
+Notice = tuple[list[int], str, Mapping[str, Any]]  # recipients, message, the notify spec
 MAX_CHAIN = 8  # states an approval-free chain of automatic approvals may pass through
 MAX_COMMENT = 4000
 
@@ -53,6 +55,7 @@ class Transitions:
         self.reader = records.reader
         self._compiled: dict[tuple[str, str], Compiled] = {}
         self.effects = Effects(records, self.formula, self.act, jobs)
+        self.effects.act_many = self.act_many
         self.approvals: Approvals | None = None
         if jobs is not None:
             self.approvals = Approvals(self.reader, self.formula, jobs, records.clock)
@@ -121,6 +124,46 @@ class Transitions:
         """Take the transition ``action`` from the record's state (the first of its
         declarations whose condition holds), with its effects, in this transaction.
         ``authorised``: an approval's task stands for the permission rules and roles."""
+        state = before.get(STATE_COLUMN)
+        transition, changed, notices = self._plan(
+            conn, actor, qualified, before, action, body, env, authorised
+        )
+        operation = f"action:{action}"
+        done = self.records.write_changes(
+            conn, actor, qualified, before, changed, operation, comment
+        )
+        record_id = int(before["id"])
+        self._after(
+            conn, actor, qualified, [record_id], transition, {record_id: notices}, operation, env
+        )
+        if self.approvals is None or transition.target == state:
+            return done
+        after = self.records.locked_row(conn, qualified, record_id)
+        self.approvals.left(conn, actor, qualified, after, action, env)
+        if not self.approvals.entered(conn, actor, qualified, after, env):
+            return done
+        if depth >= MAX_CHAIN:
+            raise Conflict(
+                f"approvals that approve themselves led through {MAX_CHAIN} states in a row: "
+                "the workflow loops",
+                code="WORKFLOW_LOOP",
+            )
+        system = Actor.system(f"approval of {transition.target} (nobody left to ask)")
+        return self._take(conn, system, qualified, after, "approve", {}, None, env, True, depth + 1)
+
+    def _plan(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        before: Mapping[str, Any],
+        action: str,
+        body: Mapping[str, Any],
+        env: Env,
+        authorised: bool,
+    ) -> tuple[TransitionDef, dict[str, Any], list[Notice]]:
+        """The transition ``action`` takes from the record's state, the values it writes
+        (inputs, ``set`` effects, the new state) and its notifications; nothing written."""
         obj = self.reader.object(qualified)
         flow = obj.workflow
         assert flow is not None
@@ -151,40 +194,103 @@ class Transitions:
             self._required(flow, state, transition, record)
         changed = {**given, **self._effects(env, qualified, obj, transition, record)}
         changed[STATE_COLUMN] = transition.target
-        operation = f"action:{action}"
         notices = self._notices(conn, env, qualified, transition, {**record, **changed})
-        done = self.records.write_changes(
-            conn, actor, qualified, before, changed, operation, comment
-        )
-        record_id = int(before["id"])
-        cause = f"{operation} by {actor.on_behalf_of or actor.username}"
-        where = f"{operation} on {obj.name} {record_id} by {actor.on_behalf_of or actor.username}"
-        self.effects.run(conn, actor, qualified, record_id, list(transition.writes), where)
-        for user_ids, message, notice in notices:
-            outbox.notified(conn, self.effects.jobs, user_ids, message, notice, env.now, cause)
-            notifications.add(
-                conn,
-                user_ids,
-                message,
-                env.now,
-                qualified=qualified,
-                record_id=record_id,
-                cause=cause,
+        return transition, changed, notices
+
+    def _after(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        ids: list[int],
+        transition: TransitionDef,
+        notices: Mapping[int, list[Notice]],
+        operation: str,
+        env: Env,
+    ) -> None:
+        """The transition's effects on the records ``ids`` (written together when they
+        can be: ``effect_batch``), then each record's notifications."""
+        obj = self.reader.object(qualified)
+        by = actor.on_behalf_of or actor.username
+        cause = f"{operation} by {by}"
+        writes = list(transition.writes)
+        batched = len(ids) > 1 and batchable(writes)
+        if not (batched and run_batch(self.effects, conn, actor, qualified, ids, writes, cause)):
+            for record_id in ids:
+                where = f"{operation} on {obj.name} {record_id} by {by}"
+                self.effects.run(conn, actor, qualified, record_id, writes, where)
+        for record_id in ids:
+            for user_ids, message, notice in notices.get(record_id, ()):
+                outbox.notified(conn, self.effects.jobs, user_ids, message, notice, env.now, cause)
+                notifications.add(
+                    conn,
+                    user_ids,
+                    message,
+                    env.now,
+                    qualified=qualified,
+                    record_id=record_id,
+                    cause=cause,
+                )
+
+    def act_many(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        ids: list[int],
+        action: str,
+        body: Mapping[str, Any],
+    ) -> list[Written]:
+        """``act`` on many records at once, all or none: one permission query, one write,
+        the effects together. Where an approval or a to-do is involved (in the states left
+        or entered), each record is acted on by ``act``, in the same transaction."""
+        obj = self.reader.object(qualified)
+        flow = obj.workflow
+        if flow is None or action not in flow.actions:
+            raise NotFound(f"{obj.name} has no action {action!r}", code="UNKNOWN_ACTION")
+        comment = _comment(body.get("comment"))
+        ids = list(dict.fromkeys(ids))
+        befores = self.records.locked_rows(conn, qualified, ids)
+        if not self._plain(flow, action, befores.values()) or body.get("version") is not None:
+            return [self.act(conn, actor, qualified, i, action, body) for i in ids]
+        if not actor.is_system:
+            checked = self.records.permits.check_many(
+                conn, actor, qualified, action, dict.fromkeys(ids, ())
             )
-        if self.approvals is None or transition.target == state:
-            return done
-        after = self.records.locked_row(conn, qualified, record_id)
-        self.approvals.left(conn, actor, qualified, after, action, env)
-        if not self.approvals.entered(conn, actor, qualified, after, env):
-            return done
-        if depth >= MAX_CHAIN:
-            raise Conflict(
-                f"approvals that approve themselves led through {MAX_CHAIN} states in a row: "
-                "the workflow loops",
-                code="WORKFLOW_LOOP",
-            )
-        system = Actor.system(f"approval of {transition.target} (nobody left to ask)")
-        return self._take(conn, system, qualified, after, "approve", {}, None, env, True, depth + 1)
+            for outcome in checked.values():
+                if isinstance(outcome, TenonError):
+                    raise outcome
+        missing = [i for i in ids if i not in befores]
+        if missing:
+            raise NotFound(f"{qualified} record {missing[0]} was not found")
+        env = record_env(conn, self.reader.table, qualified, self.records.clock, actor.stored_id)
+        planned = [
+            self._plan(conn, actor, qualified, befores[i], action, body, env, False) for i in ids
+        ]
+        operation = f"action:{action}"
+        items = [(befores[i], changed) for i, (_, changed, _) in zip(ids, planned, strict=True)]
+        done = self.records.write_many(conn, actor, qualified, items, operation, comment)
+        groups: dict[int, list[int]] = {}  # records taking the same transition
+        for i, (transition, _, _) in zip(ids, planned, strict=True):
+            groups.setdefault(id(transition), []).append(i)
+        by_id = dict(zip(ids, planned, strict=True))
+        for members in groups.values():
+            transition = by_id[members[0]][0]
+            notices = {i: by_id[i][2] for i in members}
+            self._after(conn, actor, qualified, members, transition, notices, operation, env)
+        return done
+
+    def _plain(self, flow: WorkflowDef, action: str, records: Iterable[Mapping[str, Any]]) -> bool:
+        """Neither an approval nor a to-do in the states ``action`` leaves or enters."""
+        if self.approvals is None:
+            return True
+        states = {r.get(STATE_COLUMN) for r in records}
+        targets = {t.target for s in states for t in flow.candidates(action, s)}
+        for name in states | targets:
+            state = flow.states.get(str(name))
+            if flow.approval(name) is not None or (state is not None and state.todos):
+                return False
+        return True
 
     # -- the steps ------------------------------------------------------------------------
 

@@ -187,6 +187,25 @@ def _action_paths(app: AppDef, obj: ObjectDef) -> dict[str, Any]:
                 },
             },
         }
+        bulk = {
+            "type": "object",
+            "required": ["ids"],
+            "properties": {
+                "ids": {"type": "array", "minItems": 1, "maxItems": 1000, "items": _ID["schema"]},
+                "comment": {"type": "string", "maxLength": 4000},
+            },
+        }
+        out[f"/api/v1/apps/{app.name}/objects/{obj.name}/records/bulk/actions/{action}"] = {
+            "post": {
+                "tags": [obj.qualified],
+                "summary": f"{action} on up to 1,000 {obj.name} records, all or nothing",
+                "requestBody": {"content": {"application/json": {"schema": bulk}}},
+                "responses": {
+                    "200": _json({"type": "object"}),
+                    **_errors(400, 401, 403, 404, 409, 422),
+                },
+            },
+        }
     if any(s.approval is not None or s.todos for s in obj.workflow.states.values()):
         out[base.rsplit("/", 1)[0] + "/approvals"] = {
             "parameters": [_ID],

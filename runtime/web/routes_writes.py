@@ -8,6 +8,9 @@
     POST   /api/v1/apps/{app}/objects/{object}/records/{id}/actions/{action}
                                                                 a workflow action: comment,
                                                                 version, declared inputs
+    POST   /api/v1/apps/{app}/objects/{object}/records/bulk/actions/{action}
+                                                                {"ids": [...], "comment"}:
+                                                                the action on each, ≤ 1,000
     POST   /api/v1/apps/{app}/objects/{object}/records/{id}/scheduled-changes
                                                                 effective_at, changes (201)
     GET    /api/v1/apps/{app}/objects/{object}/records/{id}/scheduled-changes
@@ -131,6 +134,35 @@ async def act(request: Request) -> Response:
 
 
 @auth.resolves_itself
+async def bulk_act(request: Request) -> Response:
+    """``POST …/records/bulk/actions/{action}`` ``{"ids": [...], "comment": …}``: the
+    action on every record, all or nothing (see ``Transitions.act_many``)."""
+    raw = await body.read_bytes(request)
+    action = request.path_params["action"]
+
+    def work(
+        conn: Any, write: Records, read: Reader, actor: Actor, qualified: str, data: Any
+    ) -> Any:
+        flows: Transitions = request.state.view.transitions
+        rest = {k: v for k, v in data.items() if k != "ids"}
+        done = flows.act_many(conn, actor, qualified, _ids(data.get("ids")), action, rest)
+        return {"data": [{"id": d.id, "version": d.version} for d in done]}
+
+    return JSONResponse(await run_in_threadpool(_run, request, work, raw, {"ids", "comment"}))
+
+
+def _ids(raw: Any) -> list[int]:
+    if not isinstance(raw, list) or not raw:
+        raise body.invalid("ids", "ids must be a non-empty list of record ids")
+    if len(raw) > MAX_BULK:
+        raise body.invalid("ids", f"send at most {MAX_BULK} ids per request ({len(raw)} sent)")
+    for i, value in enumerate(raw):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise body.invalid(f"ids/{i}", f"ids[{i}] must be a record id (a positive integer)")
+    return list(raw)
+
+
+@auth.resolves_itself
 async def schedule_change(request: Request) -> Response:
     """``POST …/records/{id}/scheduled-changes`` ``{"effective_at": …, "changes": {…}}``:
     201 with the pending change (a job: cancel it through the jobs API)."""
@@ -235,6 +267,7 @@ routes = [
     Route(f"{BASE}/records", create, methods=["POST"]),
     Route(f"{BASE}/records/bulk", bulk_create, methods=["POST"]),
     Route(f"{BASE}/records/bulk", bulk_update, methods=["PATCH"]),
+    Route(f"{BASE}/records/bulk/actions/{{action}}", bulk_act, methods=["POST"]),
     Route(f"{BASE}/records/{{id}}", update, methods=["PATCH"]),
     Route(f"{BASE}/records/{{id}}", delete, methods=["DELETE"]),
     Route(f"{BASE}/records/{{id}}/actions/{{action}}", act, methods=["POST"]),
