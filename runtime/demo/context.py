@@ -180,13 +180,26 @@ class Demo:
         try:
             self.view.transitions.act(conn, actor, qualified, record_id, action, body)
         except TenonError as error:
-            detail = "; ".join(f"{i.path} {i.code}: {i.message}" for i in error.details)
-            raise TenonError(
-                f"demo: {qualified} {record_id} {action} as {actor.username}: {error.message}"
-                + (f" ({detail})" if detail else ""),
-                code=error.code,
-                status=error.status,
-            ) from None
+            raise _failed(error, f"{qualified} {record_id} {action} as {actor.username}") from None
+
+    def act_many(
+        self,
+        conn: Connection,
+        actor: Actor,
+        qualified: str,
+        ids: Sequence[int],
+        action: str,
+        **body: Any,
+    ) -> None:
+        """A workflow action on many records, as ``POST …/records/bulk/actions/{action}``
+        takes it (at most the bulk API's 1,000 at a time)."""
+        for start in range(0, len(ids), CHUNK):
+            chunk = list(ids[start : start + CHUNK])
+            try:
+                self.view.transitions.act_many(conn, actor, qualified, chunk, action, body)
+            except TenonError as error:
+                what = f"{qualified} {chunk[0]}… {action} as {actor.username}"
+                raise _failed(error, what) from None
 
     def rows(
         self, conn: Connection, qualified: str, where: Any = None, order: Any = None
@@ -210,6 +223,13 @@ class Demo:
         users = UserService(self.engine, self.clock, definitions=self.current.apps.definitions)
         runner = job_runner(self.current, self.current.jobs, users, test_clock=True)
         return len(runner.run_due())
+
+
+def _failed(error: TenonError, what: str) -> TenonError:
+    """``error`` saying which step of the demo it stopped (and every detail)."""
+    detail = "; ".join(f"{i.path} {i.code}: {i.message}" for i in error.details)
+    message = f"demo: {what}: {error.message}" + (f" ({detail})" if detail else "")
+    return TenonError(message, code=error.code, status=error.status)
 
 
 def make_demo(engine: Engine, data: dict[str, Any], now: datetime) -> Demo:

@@ -80,7 +80,7 @@ def calibrate(demo: Demo, conn: Connection) -> None:
 def _assess(
     demo: Demo, conn: Connection, spec: dict[str, Any], rows: list[dict[str, Any]], who: _Actors
 ) -> dict[int, int]:
-    """The managers' answers, written by each for their reports and submitted one by one
+    """The managers' answers, written by each for their reports and submitted together
     (the CEO's by HR); the potential band of each assessment answered."""
     rng = demo.rng
     ready = [r for r in rows if r["state"] == "not_started" and r["proposed_rating"]]
@@ -131,8 +131,7 @@ def _assess(
     for manager, ids in _by_manager(demo, ready).items():
         actor = who(demo.people[manager]) if manager else admin
         demo.write(conn, ASSESSMENT, {rid: answers[rid] for rid in ids}, actor)
-        for rid in ids:
-            demo.act(conn, actor, ASSESSMENT, rid, "submit")
+        demo.act_many(conn, actor, ASSESSMENT, ids, "submit")
     return potential
 
 
