@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
@@ -103,21 +104,10 @@ class Automations:
         chain = _CHAIN.get()
         if _in_chain(chain, auto, ids) or len(chain) >= MAX_DEPTH:
             return False  # ``_run`` stops the loop record by record, with its warning
-        token = _CHAIN.set((*chain, (auto.qualname, auto.object, frozenset(ids))))
-        by = actor.on_behalf_of or actor.username
-        cause = f"automation {auto.qualname} ({operation} by {by})"
-        try:
-            system = Actor.system(cause)
-            return run_batch(
-                self.effects, conn, system, auto.object, ids, list(auto.actions), cause
-            )
-        except TenonError as error:
-            if error.code == "AUTOMATION_LOOP":
-                raise
-            message = f"automation {auto.qualname}: {error.message}"
-            raise dataclasses.replace(error, message=message) from None
-        finally:
-            _CHAIN.reset(token)
+        cause = _cause(auto, operation, actor)
+        with _linked(auto, (auto.qualname, auto.object, frozenset(ids))):
+            system, actions = Actor.system(cause), list(auto.actions)
+            return run_batch(self.effects, conn, system, auto.object, ids, actions, cause)
 
     # -- date automations ---------------------------------------------------------------
 
@@ -226,10 +216,8 @@ class Automations:
                 f"({' → '.join(n for n, _, _ in chain)}): nothing was saved",
                 code="AUTOMATION_LOOP",
             )
-        token = _CHAIN.set((*chain, link))
-        by = actor.on_behalf_of or actor.username
-        cause = f"automation {auto.qualname} ({operation} by {by})"
-        try:
+        cause = _cause(auto, operation, actor)
+        with _linked(auto, link):
             self.effects.run(
                 conn,
                 Actor.system(cause),
@@ -239,13 +227,6 @@ class Automations:
                 cause,
                 record=record if gone else None,
             )
-        except TenonError as error:
-            if error.code == "AUTOMATION_LOOP":
-                raise
-            message = f"automation {auto.qualname}: {error.message}"
-            raise dataclasses.replace(error, message=message) from None
-        finally:
-            _CHAIN.reset(token)
 
     # -- scheduled automations ----------------------------------------------------------
 
@@ -321,3 +302,22 @@ def _in_chain(chain: tuple[Link, ...], auto: AutomationDef, ids: list[int]) -> b
         if any(i in held for i in ids) if isinstance(held, frozenset) else held in ids:
             return True
     return False
+
+
+def _cause(auto: AutomationDef, operation: str, actor: Actor) -> str:
+    return f"automation {auto.qualname} ({operation} by {actor.on_behalf_of or actor.username})"
+
+
+@contextmanager
+def _linked(auto: AutomationDef, link: Link) -> Iterator[None]:
+    """Run ``auto`` as the next link of the chain; a refusal names the automation."""
+    token = _CHAIN.set((*_CHAIN.get(), link))
+    try:
+        yield
+    except TenonError as error:
+        if error.code == "AUTOMATION_LOOP":
+            raise
+        message = f"automation {auto.qualname}: {error.message}"
+        raise dataclasses.replace(error, message=message) from None
+    finally:
+        _CHAIN.reset(token)
