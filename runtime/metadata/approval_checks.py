@@ -70,14 +70,14 @@ def check_approvals(c: Checker) -> None:
                     "submit action leads to",
                     "INVALID",
                 )
-            for needed in ("approve", "reject"):
+            for needed, done in (("approve", "approved"), ("reject", "rejected")):
                 if not any(
                     t.get("action") == needed and name in (t.get("from") or []) for t in transitions
                 ):
                     c.add(
                         f"{where}/approval",
                         f"an approval needs a {needed!r} transition out of {name!r}: it is "
-                        f"taken when the approval is {needed}d",
+                        f"taken when the approval is {done}",
                         "MISSING",
                     )
             steps = _dicts(approval.get("steps"))
