@@ -78,6 +78,7 @@ class Demo:
     hrbp_of: dict[str, int] = field(default_factory=dict)  # department code -> employee id
     timings: list[tuple[str, float]] = field(default_factory=list)
     _by_id: dict[int, Person] = field(default_factory=dict)
+    _actors: dict[str, Actor] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -104,11 +105,15 @@ class Demo:
     # -- people -------------------------------------------------------------------------
 
     def actor(self, username: str) -> Actor:
-        """A demo user as the API would see them signed in (their granted roles)."""
-        roles = frozenset(
-            r for p in self.people.values() if p.username == username for r in p.roles
-        )
-        return Actor(self.users[username], username, roles, via="cli")
+        """A demo user as the API would see them signed in (their granted roles, which
+        the people were given before any of them acts)."""
+        found = self._actors.get(username)
+        if found is None:
+            roles = frozenset(
+                r for p in self.people.values() if p.username == username for r in p.roles
+            )
+            found = self._actors[username] = Actor(self.users[username], username, roles, via="cli")
+        return found
 
     def person_of(self, employee_id: int) -> Person:
         if len(self._by_id) != len(self.people):
