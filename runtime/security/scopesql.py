@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from runtime.formula import ir
-from runtime.formula.sqlcompile import SQL, SqlCompiler
+from runtime.formula.sqlcompile import SQL, SqlCompiler, columns_read
 from runtime.formula.types import BOOLEAN
 
 _REWRITABLE = frozenset({"STARTS_WITH"})
@@ -120,13 +120,14 @@ def _replace(expr: ir.Expr, old: ir.Expr, new: ir.Expr) -> ir.Expr:
 
 def _through(compiler: SqlCompiler, path: ir.Ref, row: Any, test: Any) -> SQL:
     """``test(leaf)`` holds for the record at the end of ``path`` (from ``row``)."""
-    target = compiler.alias(path.target)
     leaf: ir.Expr
     if path.body is not None:
         leaf = ir.Inline(path.type, path.pos, path.name, path.body)
     else:
         leaf = ir.Local(path.type, path.pos, path.name)
-    return _link(compiler, path.base, row, target, condition(compiler, test(leaf), target))
+    tree = test(leaf)
+    target = compiler.alias(path.target, columns_read(tree))
+    return _link(compiler, path.base, row, target, condition(compiler, tree, target))
 
 
 def _link(compiler: SqlCompiler, base: ir.Expr, row: Any, target: Any, test: SQL) -> SQL:
@@ -140,5 +141,5 @@ def _link(compiler: SqlCompiler, base: ir.Expr, row: Any, target: Any, test: SQL
         column: SQL = row.c[base.name]
         return column.in_(ids)
     assert isinstance(base, ir.Ref) and base.body is None
-    holder = compiler.alias(base.target)
+    holder = compiler.alias(base.target, (base.name,))
     return _link(compiler, base.base, row, holder, holder.c[base.name].in_(ids))
