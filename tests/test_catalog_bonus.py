@@ -17,7 +17,8 @@ import pytest
 
 from runtime.metadata.package import read_package
 from runtime.resources import catalog_dir
-from tests.auth_support import Caller, add_user, make_client
+from tests.auth_support import add_user, make_client
+from tests.catalog_support import CatalogWorld
 
 CORE = "/api/v1/apps/core_hr/objects"
 BON = "/api/v1/apps/year_end_bonus/objects"
@@ -37,13 +38,11 @@ STAFF = [
 MONTHS = {"P2": "2", "P3": "2", "P4": "3", "P5": "3", "P6": "3", "M3": "4"}
 
 
-class World(Caller):
+class World(CatalogWorld):
     numbers: dict[int, str]  # employee id -> employee number
 
     def make(self, url: str, by: str = "admin", **fields: Any) -> dict[str, Any]:
-        made = self.call(by, "POST", f"{url}/records", json=fields)
-        assert made.status_code == 201, made.text
-        return made.json()  # type: ignore[no-any-return]
+        return self.create(url, by, **fields)
 
     def get(self, url: str, record_id: int, user: str = "cb") -> dict[str, Any]:
         found = self.call(user, "GET", f"{url}/records/{record_id}")
@@ -58,11 +57,6 @@ class World(Caller):
 
     def act(self, user: str, url: str, record_id: int, action: str, **body: Any) -> Any:
         return self.call(user, "POST", f"{url}/records/{record_id}/actions/{action}", json=body)
-
-    def at(self, now: str) -> None:
-        moved = self.call("root", "POST", "/api/v1/admin/clock", json={"now": now})
-        assert moved.status_code == 200, moved.text
-        self.tokens.clear()
 
     def lines(self, user: str = "cb", **params: Any) -> dict[str, dict[str, Any]]:
         """The plan's lines the user reads, by employee number."""

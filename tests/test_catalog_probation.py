@@ -12,27 +12,16 @@ import pytest
 
 from runtime.metadata.package import read_package
 from runtime.resources import catalog_dir
-from tests.auth_support import Caller, add_user, make_client
+from tests.auth_support import add_user, make_client
+from tests.catalog_support import CatalogWorld
 
 CORE = "/api/v1/apps/core_hr/objects"
 PRB = "/api/v1/apps/probation/objects/probation_case/records"
 
 
-class World(Caller):
+class World(CatalogWorld):
     def make(self, obj: str, **fields: Any) -> dict[str, Any]:
-        made = self.call("admin", "POST", f"{CORE}/{obj}/records", json=fields)
-        assert made.status_code == 201, made.text
-        return made.json()  # type: ignore[no-any-return]
-
-    def at(self, now: str) -> None:
-        moved = self.call("root", "POST", "/api/v1/admin/clock", json={"now": now})
-        assert moved.status_code == 200, moved.text
-        self.tokens.clear()  # months pass in these tests: tokens would expire
-
-    def run_due(self) -> list[dict[str, Any]]:
-        ran = self.call("root", "POST", "/api/v1/admin/jobs/run-due")
-        assert ran.status_code == 200, ran.text
-        return ran.json()["ran"]  # type: ignore[no-any-return]
+        return self.create(f"{CORE}/{obj}", **fields)
 
     def hire(self, name: str, hired: str, months: int, term: int = 36) -> dict[str, Any]:
         """A hire on probation: the probation app's automation opens their case."""

@@ -12,7 +12,8 @@ import pytest
 
 from runtime.metadata.package import read_package
 from runtime.resources import catalog_dir
-from tests.auth_support import Caller, add_user, make_client
+from tests.auth_support import add_user, make_client
+from tests.catalog_support import CatalogWorld
 
 CORE = "/api/v1/apps/core_hr/objects"
 TR = "/api/v1/apps/talent_review/objects"
@@ -22,21 +23,9 @@ CYCLE = f"{TR}/talent_review_cycle/records"
 TALENT = ("q_ability", "potential_score", "nine_box", "box_label", "flight_risk", "change_reason")
 
 
-class World(Caller):
+class World(CatalogWorld):
     def make(self, path: str, **fields: Any) -> dict[str, Any]:
-        made = self.call("admin", "POST", f"{path}/records", json=fields)
-        assert made.status_code == 201, made.text
-        return made.json()  # type: ignore[no-any-return]
-
-    def at(self, now: str) -> None:
-        moved = self.call("root", "POST", "/api/v1/admin/clock", json={"now": now})
-        assert moved.status_code == 200, moved.text
-        self.tokens.clear()
-
-    def run_due(self) -> list[dict[str, Any]]:
-        ran = self.call("root", "POST", "/api/v1/admin/jobs/run-due")
-        assert ran.status_code == 200, ran.text
-        return ran.json()["ran"]  # type: ignore[no-any-return]
+        return self.create(path, **fields)
 
     def rows(self, path: str, user: str = "admin", **params: Any) -> list[dict[str, Any]]:
         found = self.call(user, "GET", path, params={"limit": 500, **params})
