@@ -104,8 +104,8 @@ and differences follow Excel (`EDATE` from 31 January gives the last day of Febr
 
 Formulas are at most 4,000 characters, 64 levels of nested parentheses and calls, and
 4,000 parts; text built by a formula is at most 100,000 characters; lists hold at most
-10,000 items; one evaluation may take at most one second; `POWER` and the like refuse
-results that would be huge; regular
+10,000 items; one evaluation may use at most one second of processor time; `POWER` and
+the like refuse results that would be huge; regular
 expressions that could backtrack catastrophically are refused. Nothing in a formula can
 reach Python: there are no attributes, indexes, comprehensions or lambdas, and only the
 functions below can be called.

@@ -13,6 +13,7 @@ a step budget. Every failure — a guard, a Python exception in a function — c
 from __future__ import annotations
 
 import ast
+import gc
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,10 +28,28 @@ from runtime.formula.errors import FormulaError
 from runtime.formula.library import EvalError
 
 MAX_STEPS = 200_000
-# CPU budget of one evaluation (this thread's processor time, so a busy machine or a
-# pause of the thread does not fail a formula that would finish): functions can do
-# real work; MAX_STEPS bounds the evaluation's size besides
+# CPU budget of one evaluation: this thread's processor time, less the time Python's
+# garbage collector took meanwhile (a busy machine, a descheduled thread or a collection
+# of a large heap do not fail a formula that would finish); functions can do real work;
+# MAX_STEPS bounds the evaluation's size besides
 MAX_SECONDS = 1.0
+_GC_SECONDS = [0.0, 0.0]  # total collection time so far, start of the running one
+
+
+def _collecting(phase: str, info: Any) -> None:
+    now = time.thread_time()
+    if phase == "start":
+        _GC_SECONDS[1] = now
+    else:
+        _GC_SECONDS[0] += max(0.0, now - _GC_SECONDS[1])
+
+
+gc.callbacks.append(_collecting)
+
+
+def _spent() -> float:
+    """This thread's processor time without the garbage collector's."""
+    return time.thread_time() - _GC_SECONDS[0]
 
 
 class Lookups(Protocol):
@@ -159,7 +178,7 @@ class Evaluator(SimpleEval):  # type: ignore[misc]
         self.names = record
         self.record = record
         self.steps = 0
-        self.deadline = time.thread_time() + MAX_SECONDS
+        self.deadline = _spent() + MAX_SECONDS
         try:
             return self._eval(tree)
         except FormulaError:
@@ -210,7 +229,7 @@ class Evaluator(SimpleEval):  # type: ignore[misc]
             raise self._fail(node, exc) from None
 
     def _over_time(self, node: _Node) -> None:
-        if time.thread_time() > self.deadline:
+        if _spent() > self.deadline:
             raise FormulaError(
                 f"the formula takes longer than {MAX_SECONDS:g} second to evaluate",
                 node.pos,
