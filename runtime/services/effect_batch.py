@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from runtime.metadata.workflows import STATE_COLUMN
 from runtime.security.actor import Actor
 from runtime.services.effects import Effects, Site
 from runtime.services.formula_env import record_env
@@ -53,7 +52,7 @@ def run_batch(
         who = runner.acting(actor, spec, cause)
         sites = [Site(conn, who, qualified, rows[i], env, path) for i in ids if i in rows]
         if kind == "act":
-            _act(runner, conn, who, qualified, [s.record for s in sites], spec)
+            runner.act_on(conn, who, qualified, [s.record for s in sites], spec)
         elif kind == "create":
             made: list[dict[str, Any]] = []
             target = ""
@@ -69,30 +68,6 @@ def run_batch(
             for site in sites:  # later actions: the earlier ones are written already
                 runner.run(conn, actor, qualified, int(site.record["id"]), [(kind, spec)], cause)
     return True
-
-
-def _act(
-    runner: Effects,
-    conn: Connection,
-    actor: Actor,
-    qualified: str,
-    rows: list[Mapping[str, Any]],
-    spec: Mapping[str, Any],
-) -> None:
-    """The workflow action on each record it leaves from (the others are left alone, as
-    ``Effects`` does), in one ``act_many``."""
-    flow = runner.reader.object(qualified).workflow
-    action = str(spec["action"])
-    ids = [int(r["id"]) for r in rows if flow and flow.candidates(action, r.get(STATE_COLUMN))]
-    if not ids:
-        return
-    body = {"comment": spec["comment"]} if spec.get("comment") else {}
-    if runner.act_many is not None:
-        runner.act_many(conn, actor, qualified, ids, action, body)
-    else:
-        assert runner.act is not None
-        for record_id in ids:
-            runner.act(conn, actor, qualified, record_id, action, body)
 
 
 def _updated(

@@ -22,7 +22,7 @@ effect runs as the person who acted — their permission rules apply — unless 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -364,7 +364,6 @@ class Effects:
         on the record a reference path points to; one the action does not leave from is
         left alone."""
         conn, actor, qualified, record, env, path = at
-        assert self.act is not None
         if spec.get("relation"):
             target, rows, _, _ = self._related(conn, actor, qualified, record, spec, path, env)
         elif spec.get("record"):  # the record a reference path points to, if where holds
@@ -374,12 +373,26 @@ class Effects:
             target, rows = found
         else:
             target, rows = qualified, [dict(record)]
+        self.act_on(conn, actor, target, rows, spec)
+
+    def act_on(
+        self,
+        conn: Connection,
+        actor: Actor,
+        target: str,
+        rows: Sequence[Mapping[str, Any]],
+        spec: Mapping[str, Any],
+    ) -> None:
+        """An ``act`` effect's action on ``rows`` of ``target``: the rows it leaves from
+        together (``Transitions.act_many``), one by one for a single row; a row the
+        action does not leave from is left alone."""
+        assert self.act is not None
         body = {"comment": spec["comment"]} if spec.get("comment") else {}
         flow = self.reader.object(target).workflow
         action = str(spec["action"])
         if self.act_many is not None and flow is not None and len(rows) > 1:
             ids = [int(r["id"]) for r in rows if flow.candidates(action, r.get(STATE_COLUMN))]
-            if ids:  # the rows it leaves from, together (``Transitions.act_many``)
+            if ids:
                 self.act_many(conn, actor, target, ids, action, body)
             return
         for row in rows:
