@@ -3,6 +3,8 @@ bearer tokens need none; a foreign Origin is refused whatever the credentials.""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -98,7 +100,14 @@ def test_html_pages_carry_the_token_and_the_script_adds_the_header(client: TestC
     script = client.get("/static/tenon.js")
     assert script.status_code == 200
     assert "htmx:configRequest" in script.text and "X-CSRF-Token" in script.text
-    assert "allowEval = false" in script.text
+    # htmx (served from our static files) reads its configuration from the page
+    config = re.search(r"<meta name=\"htmx-config\" content='([^']+)'>", page.text)
+    assert config is not None
+    assert json.loads(config.group(1)) | {"allowEval": False, "historyCacheSize": 0} == json.loads(
+        config.group(1)
+    )
+    vendored = re.search(r'<script src="(/static/vendor/htmx-[0-9.]+\.min\.js)"', page.text)
+    assert vendored is not None and client.get(vendored.group(1)).status_code == 200
 
 
 def test_a_refused_html_form_gets_a_page_not_json(client: TestClient) -> None:

@@ -80,6 +80,8 @@ def test_a_500_is_protected_too(client: TestClient, monkeypatch: pytest.MonkeyPa
     def boom(self: AppService) -> None:
         raise RuntimeError("secret internals")
 
+    add_user(client, "ann")
+    sign_in(client, "ann")  # the app launcher is for signed-in users
     monkeypatch.setattr(AppService, "installed", boom)
     for path in ("/api/v1/health", "/"):
         response = client.get(path)

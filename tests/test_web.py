@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 from runtime.config import Settings
 from runtime.errors import Conflict, Issue, NotFound
 from runtime.web.app import create_app
+from tests.auth_support import add_user, sign_in
 
 
 @pytest.fixture
@@ -57,6 +58,10 @@ def test_every_response_carries_security_headers(client: TestClient) -> None:
 
 
 def test_html_pages_escape_and_errors_render_as_html(client: TestClient) -> None:
+    anonymous = client.get("/", follow_redirects=False)
+    assert anonymous.status_code == 303 and anonymous.headers["location"] == "/login?next=/"
+    add_user(client, "ann")
+    sign_in(client, "ann")
     page = client.get("/")
     assert page.status_code == 200 and "No apps installed yet" in page.text
     missing = client.get("/nowhere")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -36,6 +35,8 @@ from runtime.storage.migrate import upgrade_system_tables
 from runtime.storage.shared_clock import SharedClock
 from runtime.web import (
     errors,
+    i18n,
+    pages,
     routes_admin,
     routes_apps,
     routes_auth,
@@ -75,19 +76,14 @@ def health(request: Request) -> Response:
     )
 
 
-def home(request: Request) -> Response:
-    context: dict[str, Any] = {"apps": _apps(request).installed(), "version": __version__}
-    if "application/json" in request.headers.get("accept", ""):
-        return JSONResponse(
-            {
-                "apps": [
-                    {"name": a.name, "version": a.version, "title": a.title}
-                    for a in context["apps"]
-                ]
-            }
-        )
-    templates: Jinja2Templates = request.app.state.templates
-    return templates.TemplateResponse(request, "home.html", context)
+def make_templates() -> Jinja2Templates:
+    """The page templates: autoescaped, with the UI's gettext and label helpers."""
+    templates = Jinja2Templates(directory=str(TEMPLATES))
+    env = templates.env
+    env.autoescape = True
+    env.globals.update(_=i18n.gettext, ngettext=i18n.ngettext, current_lang=i18n.current)
+    env.filters["label"] = i18n.label
+    return templates
 
 
 def _resolving(route: BaseRoute) -> BaseRoute:
@@ -137,7 +133,7 @@ def create_app(
             window_minutes=settings.login_window_minutes,
         )
         app.state.audit = SecurityAudit(engine, the_clock)
-        app.state.templates = Jinja2Templates(directory=str(TEMPLATES))
+        app.state.templates = make_templates()
         if settings.run_jobs:
             runner.start(settings.job_poll_seconds)
         try:
@@ -147,7 +143,6 @@ def create_app(
             engine.dispose()
 
     routes: list[BaseRoute] = [
-        Route("/", home),
         Route("/health", health),
         Route("/api/v1/health", health),
         *routes_auth.routes,
@@ -165,6 +160,7 @@ def create_app(
         *routes_webhooks.routes,
         *(routes_admin.test_clock_routes if settings.test_clock else []),
         *(routes_jobs.test_clock_routes if settings.test_clock else []),
+        *pages.routes,
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
     ]
     app = Starlette(
@@ -173,6 +169,7 @@ def create_app(
         middleware=[
             # outermost first: headers on every answer, then who is asking, then CSRF
             Middleware(SecurityHeaders),
+            Middleware(i18n.Language),
             *([Middleware(PinClock)] if settings.test_clock else []),
             Middleware(AuthMiddleware),
             Middleware(

@@ -1,19 +1,11 @@
 // Tenon's page script. No inline scripts anywhere: the CSP allows scripts from 'self' only.
+// htmx is configured by <meta name="htmx-config"> (no eval, no history cache, same origin).
 (function () {
   "use strict";
 
   function csrfToken() {
     var meta = document.querySelector('meta[name="csrf-token"]');
     return meta ? meta.getAttribute("content") : null;
-  }
-
-  // htmx: never evaluate strings as code, never keep page HTML in localStorage.
-  function configureHtmx() {
-    if (window.htmx && window.htmx.config) {
-      window.htmx.config.allowEval = false;
-      window.htmx.config.historyCacheSize = 0;
-      window.htmx.config.selfRequestsOnly = true;
-    }
   }
 
   // Every htmx request carries the session's CSRF token in X-CSRF-Token.
@@ -24,6 +16,124 @@
     }
   });
 
-  configureHtmx();
-  document.addEventListener("DOMContentLoaded", configureHtmx);
+  // -- forms: touched fields, conditions from the server, unsaved changes ---------------
+  function fieldName(element) {
+    var holder = element.closest("[data-field]");
+    return holder ? holder.getAttribute("data-field") : null;
+  }
+
+  function markTouched(form, name) {
+    if (!name || form.querySelector('input[name="_touched"][value="' + CSS.escape(name) + '"]')) {
+      return;
+    }
+    var input = document.createElement("input");
+    input.type = "hidden";
+    input.name = "_touched";
+    input.value = name;
+    form.appendChild(input);
+  }
+
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest("form[data-guard]");
+    if (form) {
+      form.dataset.dirty = "1";
+      markTouched(form, fieldName(event.target));
+    }
+  });
+  document.addEventListener("input", function (event) {
+    var form = event.target.closest("form[data-guard]");
+    if (form) {
+      form.dataset.dirty = "1";
+    }
+  });
+  document.addEventListener("submit", function (event) {
+    if (event.target.matches("form[data-guard]")) {
+      event.target.dataset.submitting = "1";
+    }
+  });
+  window.addEventListener("beforeunload", function (event) {
+    var dirty = document.querySelector('form[data-guard][data-dirty="1"]:not([data-submitting])');
+    if (dirty) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
+
+  function applyState(template) {
+    var form = template.closest("form") || document;
+    var lists = {};
+    ["hidden", "required", "readonly"].forEach(function (key) {
+      lists[key] = (template.getAttribute("data-" + key) || "").split(",").filter(Boolean);
+    });
+    form.querySelectorAll("[data-field]").forEach(function (holder) {
+      var name = holder.getAttribute("data-field");
+      holder.hidden = lists.hidden.indexOf(name) >= 0;
+      var required = lists.required.indexOf(name) >= 0;
+      var control = holder.querySelector("input:not([type=hidden]), select, textarea");
+      if (control && !holder.dataset.declaredRequired) {
+        holder.dataset.declaredRequired = control.getAttribute("aria-required") === "true" ? "yes" : "no";
+      }
+      if (control) {
+        var always = holder.dataset.declaredRequired === "yes";
+        control.setAttribute("aria-required", always || required ? "true" : "false");
+        var star = holder.querySelector(".req");
+        if (!star && (always || required)) {
+          star = document.createElement("span");
+          star.className = "req";
+          star.setAttribute("aria-hidden", "true");
+          star.textContent = " *";
+          holder.querySelector("label").appendChild(star);
+        } else if (star && !(always || required)) {
+          star.remove();
+        }
+        control.readOnly = lists.readonly.indexOf(name) >= 0;
+      }
+    });
+    form.querySelectorAll("[data-field]").forEach(function (holder) {
+      var error = holder.querySelector(".field-error");
+      var control = holder.querySelector("input:not([type=hidden]), select, textarea");
+      var bad = error && error.textContent.trim() !== "";
+      holder.classList.toggle("invalid", !!bad);
+      if (control) {
+        if (bad) { control.setAttribute("aria-invalid", "true"); } else { control.removeAttribute("aria-invalid"); }
+      }
+    });
+  }
+
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "form-state") {
+      applyState(target);
+    }
+  });
+
+  // -- reference pickers ---------------------------------------------------------------
+  document.addEventListener("click", function (event) {
+    var option = event.target.closest("[data-pick-id]");
+    if (!option) {
+      return;
+    }
+    var picker = option.closest("[data-picker]");
+    var value = picker.querySelector("[data-picker-value]");
+    var text = picker.querySelector("[data-picker-text]");
+    value.value = option.getAttribute("data-pick-id");
+    text.value = option.getAttribute("data-pick-label");
+    picker.querySelector(".picker-options").innerHTML = "";
+    value.dispatchEvent(new Event("change", { bubbles: true }));
+    text.focus();
+  });
+  document.addEventListener("input", function (event) {
+    var text = event.target.closest("[data-picker-text]");
+    if (text && text.value === "") {
+      text.closest("[data-picker]").querySelector("[data-picker-value]").value = "";
+    }
+  });
+
+  // -- focus: the first error of a refused form, or an error notice -----------------------
+  document.addEventListener("DOMContentLoaded", function () {
+    var first = document.querySelector('[aria-invalid="true"], [data-focus]');
+    if (first) {
+      first.focus();
+    }
+  });
 })();

@@ -1,0 +1,21 @@
+"""The end-user web UI: server-rendered pages (Jinja2 + htmx), each with a JSON twin.
+
+The pages read and write only through the record service, as the signed-in user, so
+they show and refuse exactly what the JSON API does."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from runtime.web.pages import boards, forms, home, inbox, lists, misc, record
+
+# order matters: fixed segments (new, pick, dashboards) before the record id and list
+routes: list[BaseRoute] = [
+    *home.routes,
+    *inbox.routes,
+    *misc.routes,
+    *boards.routes,
+    *forms.routes,
+    *record.routes,
+    *lists.routes,
+]

@@ -1,0 +1,119 @@
+"""A dashboard page: every widget the user may see, drawn as server-rendered SVG
+(``runtime.web.charts``), each bar, slice and cell a link to the list it counts.
+
+    GET /apps/{app}/dashboards/{name}     ?filter= (a condition narrowing every widget)
+
+The JSON twin is the dashboard API's answer. Widgets respect row scopes exactly as the
+API does: the page draws what ``Dashboards.compute`` returned for the user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from runtime.metadata.model import ObjectDef
+from runtime.services.dashboards import Dashboards
+from runtime.storage.engine import read_connection
+from runtime.storage.limits import read_snapshot
+from runtime.web import auth, i18n
+from runtime.web.charts import render_widget
+from runtime.web.pages import shell
+from runtime.web.pages.fields import display
+from runtime.web.pages.lists import quoted
+from runtime.web.pages.render import page
+
+
+def literal(value: Any) -> str:
+    """``value`` as a formula literal."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return f'DATEVALUE("{value.isoformat()}")'
+    return quoted(str(value))
+
+
+def condition(filters: Mapping[str, Any]) -> str:
+    parts = [
+        f"ISBLANK({name})" if value is None else f"{name} = {literal(value)}"
+        for name, value in filters.items()
+    ]
+    return parts[0] if len(parts) == 1 else "AND(" + ", ".join(parts) + ")"
+
+
+def board_page(request: Request) -> Response:
+    actor = auth.require_actor(request)
+    read = shell.reader(request)
+    app = shell.app_of(read, request.path_params["app"])
+    limit = request.app.state.settings.dashboard_widget_timeout_ms
+    service = Dashboards(read, widget_timeout_ms=limit)
+    user_filter = request.query_params.get("filter") or None
+    with read_snapshot(request.app.state.engine) as conn:
+        board = service.compute(
+            conn,
+            actor,
+            app.name,
+            request.path_params["name"],
+            filter=user_filter,
+            lang=i18n.current(),
+        )
+    with read_connection(request.app.state.engine) as conn:
+        nav = shell.app_nav(conn, read, actor, app)
+    drawn = []
+    for widget in board["widgets"]:
+        qualified = str(widget.get("object") or "")
+        owner, _, name = qualified.partition(".")
+        target = read.apps.get(owner)
+        obj = target.by_name.get(name) if target is not None else None
+        drawn.append(
+            {
+                "title": widget.get("title") or i18n.humanize(str(widget.get("name") or "")),
+                "type": widget.get("type"),
+                "svg": render_widget(widget, link=_linker(obj), labels=_labeller(obj)),
+            }
+        )
+    context = {
+        **shell.chrome(request, nav),
+        "board": board,
+        "widgets": drawn,
+        "filter": user_filter or "",
+    }
+    return page(request, "dashboard.html", context, board)
+
+
+def _linker(obj: ObjectDef | None) -> Any:
+    if obj is None:
+        return None
+
+    def link(filters: Mapping[str, Any]) -> str | None:
+        if not filters or any(f not in obj.by_name and f != "state" for f in filters):
+            return None
+        return f"/apps/{obj.app}/{obj.name}?" + urlencode({"filter": condition(filters)})
+
+    return link
+
+
+def _labeller(obj: ObjectDef | None) -> Any:
+    if obj is None:
+        return None
+
+    def labels(field: str, key: Any) -> str:
+        if key is None:
+            return i18n.gettext("(blank)")
+        if field in obj.by_name or field == "state":
+            return display(obj, field, key) or str(key)
+        return str(key)
+
+    return labels
+
+
+routes = [Route("/apps/{app}/dashboards/{name}", board_page, methods=["GET"])]

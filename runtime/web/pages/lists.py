@@ -1,0 +1,205 @@
+"""An object's list: a grid view of the records the user may read.
+
+    GET /apps/{app}/{object}    ?view= &q= (search) &filter= (a condition) &sort=field,-field
+                                &cursor= (the next page) &cols=a,b (the column chooser)
+
+The view's filter, the user's filter and the search are one condition handed to the
+record service, so the rows and fields are exactly those the JSON API gives the user
+(row scopes in SQL, hidden fields absent). Pages follow keyset cursors. The JSON twin is
+the API's list answer plus the columns shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from runtime.errors import TenonError
+from runtime.metadata.model import ObjectDef, qualify
+from runtime.services.reading import Reader
+from runtime.storage.engine import read_connection
+from runtime.web import auth, i18n
+from runtime.web.pages import shell
+from runtime.web.pages.fields import display, field_label, object_label
+from runtime.web.pages.layout import Grid, label_field, views_of
+from runtime.web.pages.render import page
+
+MAX_SEARCH = 100
+
+
+def quoted(text: str) -> str:
+    """``text`` as a formula string literal."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def search_condition(obj: ObjectDef, read: Reader, fields: Sequence[str], text: str) -> str | None:
+    """Any of the search fields contains ``text`` (either case); a reference is searched
+    by the name of the record it points to."""
+    words = text.strip()[:MAX_SEARCH]
+    if not words:
+        return None
+    parts = []
+    for name in fields:
+        fdef = obj.by_name.get(name)
+        if fdef is None:
+            continue
+        path = name
+        if fdef.type == "reference" and fdef.target:
+            target = read.object(qualify(obj.app, fdef.target))
+            named = label_field(target)
+            if not named:
+                continue
+            path = f"{name}.{named}"
+        parts.append(f"NOT(ISBLANK(SEARCH({quoted(words)}, {path})))")
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else "OR(" + ", ".join(parts) + ")"
+
+
+def all_of(conditions: Sequence[str | None]) -> str | None:
+    found = [c for c in conditions if c]
+    if not found:
+        return None
+    return found[0] if len(found) == 1 else "AND(" + ", ".join(f"({c})" for c in found) + ")"
+
+
+def reference_label(read: Reader, obj: ObjectDef, name: str, value: Any) -> str:
+    """The name of the record a reference points to, from its expanded record."""
+    if not isinstance(value, dict):
+        return "" if value is None else f"#{value}"
+    fdef = obj.by_name.get(name)
+    if fdef is None or not fdef.target:
+        return f"#{value.get('id')}"
+    named = label_field(read.object(qualify(obj.app, fdef.target)))
+    found = value.get(named) if named else None
+    return str(found) if found not in (None, "") else f"#{value.get('id')}"
+
+
+def cell(read: Reader, obj: ObjectDef, name: str, record: dict[str, Any]) -> dict[str, Any]:
+    value = record.get(name)
+    fdef = obj.by_name.get(name)
+    if fdef is not None and fdef.type == "reference":
+        text = reference_label(read, obj, name, value)
+        ref = value.get("id") if isinstance(value, dict) else value
+        href = None
+        if isinstance(value, dict) and fdef.target and len(value) > 1:
+            target = qualify(obj.app, fdef.target).replace(".", "/")
+            href = f"/apps/{target}/{ref}"
+        return {"name": name, "text": text, "href": href, "absent": name not in record}
+    return {"name": name, "text": display(obj, name, value), "absent": name not in record}
+
+
+def chosen_columns(request: Request, grid: Grid, readable: set[str]) -> list[str]:
+    raw = request.query_params.getlist("col") or request.query_params.get("cols", "").split(",")
+    names = [c for c in raw if c] or list(grid.columns)
+    return [c for c in names if c in readable or c in ("id", "state", "created_at", "updated_at")]
+
+
+def list_page(request: Request) -> Response:
+    actor = auth.require_actor(request)
+    read = shell.reader(request)
+    app = shell.app_of(read, request.path_params["app"])
+    obj = shell.object_of(read, app, request.path_params["object"])
+    views = views_of(app, obj)
+    wanted = request.query_params.get("view")
+    grid = next((v for v in views if v.name == wanted), views[0])
+    params = request.query_params
+    with read_connection(request.app.state.engine) as conn:
+        nav = shell.app_nav(conn, read, actor, app)
+        guard = read.guard(conn, actor)
+        access = read.access(guard, obj.qualified, "read")
+        readable = set(access.fields)
+        columns = chosen_columns(request, grid, readable)
+        named = label_field(obj)
+        refs = [c for c in columns if c in obj.by_name and obj.by_name[c].type == "reference"]
+        fields = grid.search or ((named,) if named else ())
+        search = search_condition(obj, read, fields, params.get("q", ""))
+        user_filter = params.get("filter") or None
+        try:
+            found = read.list_records(
+                conn,
+                actor,
+                obj.qualified,
+                filter=all_of([grid.filter, user_filter, search]),
+                sort=params.get("sort") or (",".join(grid.sort) if grid.sort else None),
+                limit=grid.page_size,
+                cursor=params.get("cursor") or None,
+                fields=sorted({*columns, *([named] if named in readable else [])} - {"id", "state"})
+                or None,
+                expand=refs,
+                count=not params.get("cursor"),
+            )
+            problem = None
+        except TenonError as error:
+            if error.status >= 500 or error.status in (401, 403, 404):
+                raise
+            found, problem = None, error
+        creatable = shell.allowed(conn, read, actor, obj.qualified, "create")
+    rows = []
+    for record in found.data if found else []:
+        rows.append(
+            {
+                "id": record["id"],
+                "href": f"/apps/{app.name}/{obj.name}/{record['id']}",
+                "cells": [cell(read, obj, c, record) for c in columns],
+            }
+        )
+    base = [(k, v) for k, v in params.multi_items() if k != "cursor"]
+    more = None
+    if found and found.next_cursor:
+        more = "?" + urlencode([*base, ("cursor", found.next_cursor)])
+    context = {
+        **shell.chrome(request, nav),
+        "object": {"name": obj.name, "title": object_label(obj, plural=True)},
+        "views": [
+            {
+                "name": v.name,
+                "title": i18n.label(v.title, i18n.humanize(v.name)),
+                "current": v is grid,
+            }
+            for v in views
+        ],
+        "columns": [
+            {"name": c, "label": field_label(obj, c), "sort": _sort_link(params, c)}
+            for c in columns
+        ],
+        "choosable": [
+            {"name": n, "label": field_label(obj, n), "on": n in columns}
+            for n in _choosable(obj, readable)
+        ],
+        "rows": rows,
+        "total": found.total if found else None,
+        "more": more,
+        "q": params.get("q", ""),
+        "filter": user_filter or "",
+        "problem": problem,
+        "creatable": creatable,
+        "new_href": f"/apps/{app.name}/{obj.name}/new",
+        "export_href": f"/api/v1/apps/{app.name}/objects/{obj.name}/export.csv",
+    }
+    twin = {
+        "columns": columns,
+        **(found.as_dict() if found else {"data": [], "next_cursor": None}),
+        **({"error": problem.body()["error"]} if problem else {}),
+    }
+    return page(request, "list.html", context, twin, status=problem.status if problem else 200)
+
+
+def _choosable(obj: ObjectDef, readable: set[str]) -> list[str]:
+    names = [f.name for f in obj.fields if f.name in readable]
+    return [*names, *(["state"] if obj.workflow is not None else [])]
+
+
+def _sort_link(params: Any, column: str) -> str:
+    current = params.get("sort", "")
+    order = f"-{column}" if current == column else column
+    keep = [(k, v) for k, v in params.multi_items() if k not in ("sort", "cursor")]
+    return "?" + urlencode([*keep, ("sort", order)])
+
+
+routes = [Route("/apps/{app}/{object}", list_page, methods=["GET"])]
