@@ -86,9 +86,11 @@ class Rules:
         env = record_env(conn, self.tables, qualified, self.clock, actor.stored_id)
         issues: list[Issue] = []
         status = 422
+        # a create carries only the fields it sent: the others are blank, not unknown
+        record = {f.name: None for f in obj.stored_fields} | dict(row)
         for spec, formula in rules:
             try:
-                hit = formula.evaluate(dict(row), env)
+                hit = formula.evaluate(record, env)
             except FormulaError as error:
                 hit, spec = True, {**spec, "message": {"en": f"the rule could not run: {error}"}}
             if hit is True:

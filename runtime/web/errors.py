@@ -32,9 +32,9 @@ HTTP_CODES = {
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or "application/json" in request.headers.get(
-        "accept", ""
-    )
+    if request.url.path.startswith("/api/") or request.query_params.get("format") == "json":
+        return True
+    return "application/json" in request.headers.get("accept", "")
 
 
 def _headers(error: TenonError, api: bool) -> dict[str, str]:

@@ -19,15 +19,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from runtime.metadata.model import ObjectDef
+from runtime.metadata.dashboards import widgets_of
+from runtime.metadata.model import AppDef, ObjectDef
 from runtime.services.dashboards import Dashboards
 from runtime.storage.engine import read_connection
 from runtime.storage.limits import read_snapshot
 from runtime.web import auth, i18n
 from runtime.web.charts import render_widget
 from runtime.web.pages import shell
-from runtime.web.pages.fields import display
-from runtime.web.pages.lists import quoted
+from runtime.web.pages.lists import all_of, quoted
 from runtime.web.pages.render import page
 
 
@@ -68,8 +68,15 @@ def board_page(request: Request) -> Response:
         )
     with read_connection(request.app.state.engine) as conn:
         nav = shell.app_nav(conn, read, actor, app)
+    specs = {w.index: w.raw for w in widgets_of(_definition(app, board["name"]))}
     drawn = []
     for widget in board["widgets"]:
+        spec = specs.get(widget["index"], {})
+        groups = spec.get("group_by")
+        # the answer leaves out what the chart links by (group_by) and shows (measure)
+        widget = {**spec, **widget}
+        if isinstance(groups, str):
+            widget["group_by"] = [groups]
         qualified = str(widget.get("object") or "")
         owner, _, name = qualified.partition(".")
         target = read.apps.get(owner)
@@ -78,7 +85,11 @@ def board_page(request: Request) -> Response:
             {
                 "title": widget.get("title") or i18n.humanize(str(widget.get("name") or "")),
                 "type": widget.get("type"),
-                "svg": render_widget(widget, link=_linker(obj), labels=_labeller(obj)),
+                "svg": render_widget(
+                    widget,
+                    link=_linker(obj, [spec.get("filter"), user_filter]),
+                    texts=_texts(),
+                ),
             }
         )
     context = {
@@ -90,30 +101,31 @@ def board_page(request: Request) -> Response:
     return page(request, "dashboard.html", context, board)
 
 
-def _linker(obj: ObjectDef | None) -> Any:
+def _definition(app: AppDef, name: str) -> Mapping[str, Any]:
+    return next(d for d in app.raw.get("dashboards") or [] if d.get("name") == name)
+
+
+def _linker(obj: ObjectDef | None, narrowed: list[str | None]) -> Any:
+    """Links to the list of the rows a bar, slice or cell counts: the widget's and the
+    page's filters and the group's values (groups by a formula are not linked)."""
     if obj is None:
         return None
 
     def link(filters: Mapping[str, Any]) -> str | None:
-        if not filters or any(f not in obj.by_name and f != "state" for f in filters):
+        if not filters or any(f not in obj.by_name and f not in ("state", "id") for f in filters):
             return None
-        return f"/apps/{obj.app}/{obj.name}?" + urlencode({"filter": condition(filters)})
+        if set(filters) == {"id"}:
+            return f"/apps/{obj.app}/{obj.name}/{filters['id']}"
+        full = all_of([*narrowed, condition(filters)])
+        return f"/apps/{obj.app}/{obj.name}?" + urlencode({"filter": full})
 
     return link
 
 
-def _labeller(obj: ObjectDef | None) -> Any:
-    if obj is None:
-        return None
-
-    def labels(field: str, key: Any) -> str:
-        if key is None:
-            return i18n.gettext("(blank)")
-        if field in obj.by_name or field == "state":
-            return display(obj, field, key) or str(key)
-        return str(key)
-
-    return labels
+def _texts() -> dict[str, str]:
+    words = ("No data", "suppressed", "(blank)", "Yes", "No")
+    keys = ("no_data", "suppressed", "blank", "yes", "no")
+    return {k: i18n.gettext(w) for k, w in zip(keys, words, strict=True)}
 
 
 routes = [Route("/apps/{app}/dashboards/{name}", board_page, methods=["GET"])]
