@@ -31,7 +31,7 @@ def ui_app() -> dict[str, Any]:
     # staff read their own expenses and their reports' (a row scope the pages must keep)
     for rule in app["permissions"]:
         if rule["role"] == "staff" and rule["object"] == "expense" and "read" in rule["actions"]:
-            rule["actions"] = ["create"]
+            rule["actions"] = ["create", "import"]
     app["permissions"].append(
         {
             "role": "staff",

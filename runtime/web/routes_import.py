@@ -86,7 +86,7 @@ def _flag(fields: dict[str, str], name: str) -> bool:
     return value == "true"
 
 
-async def _import(request: Request, dry_run: bool = False) -> ImportReport | JobRow:
+async def run_import(request: Request, dry_run: bool = False) -> ImportReport | JobRow:
     """The report of the import (run now), or the job queued to run it."""
     actor = auth.require_actor(request)
 
@@ -118,7 +118,7 @@ async def _import(request: Request, dry_run: bool = False) -> ImportReport | Job
 
 
 async def import_records(request: Request) -> Response:
-    report = await _import(request)
+    report = await run_import(request)
     if isinstance(report, JobRow):
         location = f"/api/v1/jobs/{report.id}"
         return JSONResponse(report.as_dict(), status_code=202, headers={"location": location})
@@ -129,7 +129,7 @@ async def import_records(request: Request) -> Response:
 
 
 async def import_errors(request: Request) -> Response:
-    report = await _import(request, dry_run=True)
+    report = await run_import(request, dry_run=True)
     assert isinstance(report, ImportReport)
     name = f"{request.path_params['object']}-import-errors.csv"
     return Response(

@@ -39,7 +39,7 @@ def _jobs(request: Request) -> JobStore:
     return jobs
 
 
-def _shown(request: Request, actor: Actor, job: JobRow) -> dict[str, Any]:
+def shown(request: Request, actor: Actor, job: JobRow) -> dict[str, Any]:
     out = job.as_dict()
     runner: JobRunner = request.app.state.runner
     live = runner.live.get(job.id)
@@ -50,7 +50,7 @@ def _shown(request: Request, actor: Actor, job: JobRow) -> dict[str, Any]:
     return out
 
 
-def _job(request: Request, actor: Actor) -> JobRow:
+def job_of(request: Request, actor: Actor) -> JobRow:
     raw = request.path_params["id"]
     job = _jobs(request).get(int(raw)) if raw.isdigit() and len(raw) <= 18 else None
     if job is None or not (job.created_by_id == actor.user_id or actor.is_system_admin):
@@ -79,20 +79,20 @@ async def list_jobs(request: Request) -> Response:
         )
 
     found = await run_in_threadpool(work)
-    return JSONResponse({"data": [_shown(request, actor, j) for j in found]})
+    return JSONResponse({"data": [shown(request, actor, j) for j in found]})
 
 
 async def get_job(request: Request) -> Response:
     actor = auth.require_actor(request)
-    job = await run_in_threadpool(_job, request, actor)
-    return JSONResponse(_shown(request, actor, job))
+    job = await run_in_threadpool(job_of, request, actor)
+    return JSONResponse(shown(request, actor, job))
 
 
 async def cancel_job(request: Request) -> Response:
     actor = auth.require_actor(request)
 
     def work() -> JobRow:
-        job = _job(request, actor)
+        job = job_of(request, actor)
         with write_transaction(request.app.state.engine) as conn:
             cancelled = _jobs(request).cancel(conn, job.id, request.app.state.clock.now())
         if not cancelled:
@@ -104,12 +104,12 @@ async def cancel_job(request: Request) -> Response:
         return _jobs(request).get(job.id) or job
 
     job = await run_in_threadpool(work)
-    return JSONResponse(_shown(request, actor, job))
+    return JSONResponse(shown(request, actor, job))
 
 
 async def job_errors(request: Request) -> Response:
     actor = auth.require_actor(request)
-    job = await run_in_threadpool(_job, request, actor)
+    job = await run_in_threadpool(job_of, request, actor)
     result = job.result if job.created_by_id == actor.user_id else None
     if job.kind != import_jobs.KIND or not isinstance(result, dict):
         raise NotFound("this job has no error report")

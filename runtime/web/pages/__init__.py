@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from runtime.web.pages import boards, forms, home, inbox, lists, misc, record
+from runtime.web.pages import boards, forms, home, imports, inbox, lists, misc, record
 
 # order matters: fixed segments (new, pick, dashboards) before the record id and list
 routes: list[BaseRoute] = [
@@ -15,6 +15,7 @@ routes: list[BaseRoute] = [
     *inbox.routes,
     *misc.routes,
     *boards.routes,
+    *imports.routes,
     *forms.routes,
     *record.routes,
     *lists.routes,

@@ -140,6 +140,7 @@ def list_page(request: Request) -> Response:
                 raise
             found, problem = None, error
         creatable = shell.allowed(conn, read, actor, obj.qualified, "create")
+        importable = shell.allowed(conn, read, actor, obj.qualified, "import")
     rows = []
     for record in found.data if found else []:
         rows.append(
@@ -179,6 +180,8 @@ def list_page(request: Request) -> Response:
         "filter": user_filter or "",
         "problem": problem,
         "creatable": creatable,
+        "importable": importable,
+        "import_href": f"/apps/{app.name}/{obj.name}/import",
         "new_href": f"/apps/{app.name}/{obj.name}/new",
         "export_href": f"/api/v1/apps/{app.name}/objects/{obj.name}/export.csv",
     }
