@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 import nh3
-from babel.numbers import format_decimal
 from markupsafe import Markup
 
 from runtime.metadata.model import FieldDef, ObjectDef
@@ -81,15 +80,17 @@ def state_label(obj: ObjectDef, state: str | None) -> str:
 
 
 def number(value: Any, places: int | None = None) -> str:
+    """``value`` with thousands separators, exact (English and Chinese both write
+    1,234,567.5), with ``places`` decimals when given."""
     try:
         exact = Decimal(str(value))
     except InvalidOperation:
         return str(value)
-    locale = i18n.BABEL_LOCALES.get(i18n.current(), "en_US")
-    if places is None:
-        return format_decimal(exact, locale=locale, decimal_quantization=False)
-    pattern = "#,##0" + ("." + "0" * places if places else "")
-    return format_decimal(exact, format=pattern, locale=locale)
+    if not exact.is_finite():
+        return str(value)
+    if places is not None:
+        exact = exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return f"{exact:,f}"
 
 
 def display(obj: ObjectDef, name: str, value: Any, expanded: Any = None) -> str:

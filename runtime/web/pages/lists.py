@@ -11,7 +11,7 @@ the API's list answer plus the columns shown.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -70,28 +70,41 @@ def all_of(conditions: Sequence[str | None]) -> str | None:
 
 def reference_label(read: Reader, obj: ObjectDef, name: str, value: Any) -> str:
     """The name of the record a reference points to, from its expanded record."""
-    if not isinstance(value, dict):
-        return "" if value is None else f"#{value}"
+    return str(renderer(read, obj, name)({name: value})["text"])
+
+
+Cell = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def renderer(read: Reader, obj: ObjectDef, name: str) -> Cell:
+    """How column ``name`` shows a record's value (worked out once per page)."""
     fdef = obj.by_name.get(name)
-    if fdef is None or not fdef.target:
-        return f"#{value.get('id')}"
-    named = label_field(read.object(qualify(obj.app, fdef.target)))
-    found = value.get(named) if named else None
-    return str(found) if found not in (None, "") else f"#{value.get('id')}"
+    if fdef is not None and fdef.type == "reference" and fdef.target:
+        target = read.object(qualify(obj.app, fdef.target))
+        named = label_field(target)
+        base = f"/apps/{target.app}/{target.name}/"
+
+        def reference(record: dict[str, Any]) -> dict[str, Any]:
+            value = record.get(name)
+            if not isinstance(value, dict):
+                text = "" if value is None else f"#{value}"
+                return {"name": name, "text": text, "href": None, "absent": name not in record}
+            found = value.get(named) if named else None
+            text = str(found) if found not in (None, "") else f"#{value.get('id')}"
+            href = base + str(value.get("id")) if len(value) > 1 else None  # readable target
+            return {"name": name, "text": text, "href": href, "absent": False}
+
+        return reference
+
+    def plain(record: dict[str, Any]) -> dict[str, Any]:
+        value = record.get(name)
+        return {"name": name, "text": display(obj, name, value), "absent": name not in record}
+
+    return plain
 
 
 def cell(read: Reader, obj: ObjectDef, name: str, record: dict[str, Any]) -> dict[str, Any]:
-    value = record.get(name)
-    fdef = obj.by_name.get(name)
-    if fdef is not None and fdef.type == "reference":
-        text = reference_label(read, obj, name, value)
-        ref = value.get("id") if isinstance(value, dict) else value
-        href = None
-        if isinstance(value, dict) and fdef.target and len(value) > 1:
-            target = qualify(obj.app, fdef.target).replace(".", "/")
-            href = f"/apps/{target}/{ref}"
-        return {"name": name, "text": text, "href": href, "absent": name not in record}
-    return {"name": name, "text": display(obj, name, value), "absent": name not in record}
+    return renderer(read, obj, name)(record)
 
 
 def chosen_columns(request: Request, grid: Grid, readable: set[str]) -> list[str]:
@@ -141,15 +154,15 @@ def list_page(request: Request) -> Response:
             found, problem = None, error
         creatable = shell.allowed(conn, read, actor, obj.qualified, "create")
         importable = shell.allowed(conn, read, actor, obj.qualified, "import")
-    rows = []
-    for record in found.data if found else []:
-        rows.append(
-            {
-                "id": record["id"],
-                "href": f"/apps/{app.name}/{obj.name}/{record['id']}",
-                "cells": [cell(read, obj, c, record) for c in columns],
-            }
-        )
+    shows = [renderer(read, obj, c) for c in columns]
+    rows = [
+        {
+            "id": record["id"],
+            "href": f"/apps/{app.name}/{obj.name}/{record['id']}",
+            "cells": [show(record) for show in shows],
+        }
+        for record in (found.data if found else [])
+    ]
     base = [(k, v) for k, v in params.multi_items() if k != "cursor"]
     more = None
     if found and found.next_cursor:
