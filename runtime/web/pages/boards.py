@@ -116,7 +116,12 @@ def _linker(obj: ObjectDef | None, narrowed: list[str | None]) -> Any:
             return None
         if set(filters) == {"id"}:
             return f"/apps/{obj.app}/{obj.name}/{filters['id']}"
-        full = all_of([*narrowed, condition(filters)])
+        # a reference's value is the id of the record it points to
+        by = {
+            f"{f}.id" if f in obj.by_name and obj.by_name[f].type == "reference" else f: v
+            for f, v in filters.items()
+        }
+        full = all_of([*narrowed, condition(by)])
         return f"/apps/{obj.app}/{obj.name}?" + urlencode({"filter": full})
 
     return link

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from runtime.errors import Conflict, TenonError, ValidationFailed
+from runtime.errors import Conflict, Forbidden, TenonError, ValidationFailed
 from runtime.metadata.model import AppDef, ObjectDef
 from runtime.security.actor import Actor
 from runtime.services.current import Current
@@ -38,6 +38,8 @@ from runtime.web.pages.layout import Section, form_of
 from runtime.web.pages.lists import reference_label
 from runtime.web.pages.render import fragment, page
 
+# what the form shows under its fields (a field the user may not change: Forbidden)
+REFUSALS = (ValidationFailed, Conflict, Forbidden)
 STALE = (
     "Someone else changed this record after you opened it. Reload it to see their "
     "changes, then make yours again."
@@ -241,7 +243,7 @@ async def save(request: Request) -> Response:
     async with request.form() as form:
         try:
             done = await run_in_threadpool(_write, request, form, record_id, True)
-        except (ValidationFailed, Conflict) as error:
+        except REFUSALS as error:
             return await run_in_threadpool(_refused, request, form, record_id, error)
     app, name = request.path_params["app"], request.path_params["object"]
     return RedirectResponse(f"/apps/{app}/{name}/{done.id}?saved=1", status_code=303)
@@ -291,7 +293,7 @@ async def validate(request: Request) -> Response:
             await run_in_threadpool(_write, request, form, record_id, False)
         except _RolledBack:
             pass
-        except (ValidationFailed, Conflict) as error:
+        except REFUSALS as error:
             errors = field_errors(error)
         return await run_in_threadpool(_checked, request, form, record_id, errors)
 

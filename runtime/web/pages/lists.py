@@ -131,6 +131,8 @@ def list_page(request: Request) -> Response:
         named = label_field(obj)
         refs = [c for c in columns if c in obj.by_name and obj.by_name[c].type == "reference"]
         fields = grid.search or ((named,) if named else ())
+        # the state column is blank unless asked for; an object without a workflow has none
+        skipped = {"id"} if obj.workflow is not None else {"id", "state"}
         search = search_condition(obj, read, fields, params.get("q", ""))
         user_filter = params.get("filter") or None
         try:
@@ -142,7 +144,7 @@ def list_page(request: Request) -> Response:
                 sort=params.get("sort") or (",".join(grid.sort) if grid.sort else None),
                 limit=grid.page_size,
                 cursor=params.get("cursor") or None,
-                fields=sorted({*columns, *([named] if named in readable else [])} - {"id", "state"})
+                fields=sorted({*columns, *([named] if named in readable else [])} - skipped)
                 or None,
                 expand=refs,
                 count=not params.get("cursor"),

@@ -92,7 +92,7 @@ def _related(
                         conn,
                         actor,
                         other.qualified,
-                        filter=f"{fdef.name} = {record_id}",
+                        filter=f"{fdef.name}.id = {record_id}",
                         limit=RELATED_ROWS,
                         count=True,
                     )
@@ -114,7 +114,7 @@ def _related(
                         ],
                         "total": found.total,
                         "more": f"/apps/{other.app}/{other.name}?"
-                        + urlencode({"filter": f"{fdef.name} = {record_id}"}),
+                        + urlencode({"filter": f"{fdef.name}.id = {record_id}"}),
                     }
                 )
     return out
