@@ -27,6 +27,8 @@ def ui_app() -> dict[str, Any]:
     expense["fields"][0]["label"] = {"en": "Title", "zh": "标题"}
     owner = next(f for f in expense["fields"] if f["name"] == "owner")
     owner["default"] = {"formula": "@me"}  # whoever creates it from the form
+    kind = next(f for f in expense["fields"] if f["name"] == "kind")
+    kind["default"] = "small"
     app["title"] = {"en": "Expenses", "zh": "报销"}
     # staff read their own expenses and their reports' (a row scope the pages must keep)
     for rule in app["permissions"]:

@@ -276,3 +276,19 @@ def test_every_interface_string_has_a_chinese_translation() -> None:
     assert len(found) > 40
     missing = sorted(m for m in found if m not in i18n.catalog("zh"))
     assert missing == []
+
+
+def test_a_new_form_starts_from_the_defaults_and_shows_locked_values_as_text(
+    o: Org, b: Browser
+) -> None:
+    blank = b.get("emp", PAGE + "/new?format=json").json()["fields"]
+    assert {f["name"]: f["value"] for f in blank}["kind"] == "small"  # the declared default
+    made = o.expense(title="Taxi", kind="big")
+    assert o.act("emp", made, "submit").status_code == 200
+    assert o.act("mgr", made, "approve").status_code == 200
+    assert o.act("vp", made, "approve").status_code == 200  # kind "big": the skip level
+    assert o.get(made)["state"] == "approved"
+    # approved is terminal: every field is shown, as the record page shows it
+    form = b.get("emp", f"{PAGE}/{made['id']}/edit").text
+    assert re.search(r'<output id="f-kind">Big</output>', form)
+    assert 'name="kind"' not in form

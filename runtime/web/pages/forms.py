@@ -33,7 +33,15 @@ from runtime.services.reading import Reader
 from runtime.storage.engine import read_connection, write_transaction
 from runtime.web import auth, i18n
 from runtime.web.pages import formdata, shell
-from runtime.web.pages.fields import Input, field_label, object_label, options, step_of, widget_of
+from runtime.web.pages.fields import (
+    Input,
+    display,
+    field_label,
+    object_label,
+    options,
+    step_of,
+    widget_of,
+)
 from runtime.web.pages.layout import Section, form_of
 from runtime.web.pages.lists import reference_label
 from runtime.web.pages.render import fragment, page
@@ -93,6 +101,8 @@ def inputs(
                 text = reference_label(read, obj, item.name, value) if value is not None else ""
                 value = value.get("id") if isinstance(value, dict) else value
             readonly = widget == "computed" or item.name in locked or item.name in state.readonly
+            if readonly and not text:  # shown, not edited: as the record page shows it
+                text = display(obj, item.name, value)
             drawn.append(
                 Input(
                     name=item.name,
@@ -185,8 +195,20 @@ def new_form(request: Request) -> Response:
             raise TenonError(
                 i18n.gettext("You may not create these records."), code="FORBIDDEN", status=403
             )
-        context = _context(request, conn, read, actor, app, obj, {}, {}, None)
+        context = _context(request, conn, read, actor, app, obj, defaults(obj), {}, None)
     return page(request, "form.html", context, {"fields": _twin(context)})
+
+
+def defaults(obj: ObjectDef) -> dict[str, Any]:
+    """The plain default values a new form starts with (a formula or lookup default is
+    worked out on save, from what was typed)."""
+    return {
+        f.name: f.spec["default"]
+        for f in obj.fields
+        if f.name in obj.settable
+        and "default" in f.spec
+        and not isinstance(f.spec["default"], dict)
+    }
 
 
 def _twin(context: Mapping[str, Any]) -> list[dict[str, Any]]:
