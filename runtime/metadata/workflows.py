@@ -44,6 +44,7 @@ class StateDef:
     required_to_leave: tuple[str, ...]
     approval: ApprovalDef | None = None
     todos: tuple[TodoDef, ...] = ()
+    title: Any = None  # the declared label ({"en": …, "zh": …}), if any
 
     def locked(self, name: str) -> bool:
         """Whether field ``name`` may not change while a record is in this state."""
@@ -104,11 +105,16 @@ class WorkflowDef:
     def actions(self) -> list[str]:
         """Every action name: the transitions', and the built-in approval actions where
         a state holds an approval."""
-        names = {t.action for t in self.transitions}
+        return sorted({t.action for t in self.transitions} | self.approval_verbs)
+
+    @property
+    def approval_verbs(self) -> set[str]:
+        """The built-in actions of the approvals its states hold (approve, reject …)."""
+        verbs: set[str] = set()
         for state in self.states.values():
             if state.approval is not None:
-                names.update(state.approval.verbs())
-        return sorted(names)
+                verbs.update(state.approval.verbs())
+        return verbs
 
     def approval(self, state: str | None) -> ApprovalDef | None:
         found = self.states.get(state or "")
@@ -140,6 +146,7 @@ def workflow_of(app: str, spec: Mapping[str, Any]) -> WorkflowDef:
             tuple(s.get("required_to_leave") or ()),
             approval_of(app, s.get("approval")),
             todos_of(app, s.get("todos")),
+            s.get("title"),
         )
         for s in spec["states"]
     }

@@ -31,7 +31,8 @@ HTTP_CODES = {
 }
 
 
-def _wants_json(request: Request) -> bool:
+def wants_json(request: Request) -> bool:
+    """The API, and pages asked for their JSON twin (``Accept`` or ``?format=json``)."""
     if request.url.path.startswith("/api/") or request.query_params.get("format") == "json":
         return True
     return "application/json" in request.headers.get("accept", "")
@@ -57,7 +58,7 @@ def login_redirect(request: Request) -> Response:
 
 
 def error_response(request: Request, error: TenonError) -> Response:
-    api = _wants_json(request)
+    api = wants_json(request)
     if error.status == 401 and error.code == "UNAUTHORIZED" and not api:
         return login_redirect(request)
     headers = _headers(error, api)
@@ -88,6 +89,6 @@ async def server_error(request: Request, exc: Exception) -> Response:
     )
     # this handler runs outside the middleware stack: add the security headers here
     extra = headers.for_request(request.url.path, request.url.scheme == "https")
-    if _wants_json(request):
+    if wants_json(request):
         return JSONResponse(error.body(), status_code=500, headers=extra)
     return HTMLResponse("<h1>Something went wrong</h1>", status_code=500, headers=extra)

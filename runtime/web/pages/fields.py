@@ -75,8 +75,8 @@ def options(fdef: FieldDef) -> list[tuple[str, str]]:
 def state_label(obj: ObjectDef, state: str | None) -> str:
     if not state:
         return ""
-    flow = obj.spec.get("workflow_states_labels") or {}
-    return i18n.label(flow.get(state), i18n.humanize(state))
+    found = obj.workflow.states.get(state) if obj.workflow is not None else None
+    return i18n.label(found.title if found is not None else None, i18n.humanize(state))
 
 
 def number(value: Any, places: int | None = None) -> str:

@@ -60,11 +60,9 @@ def posted(obj: ObjectDef, names: Iterable[str], form: FormData) -> dict[str, An
     out = {}
     for name in names:
         fdef = obj.by_name.get(name)
-        if fdef is None or widget_of(fdef) == "computed":
-            continue
-        if name in present or widget_of(fdef) in ("checkbox", "multi"):
-            if widget_of(fdef) == "checkbox" and name not in present:
-                continue
+        widget = widget_of(fdef) if fdef is not None else "computed"
+        # no box of a multiple choice ticked sends nothing: that is the empty list
+        if widget != "computed" and (name in present or widget == "multi"):
             out[name] = form_value(obj, name, form)
     return out
 

@@ -233,10 +233,9 @@ def _write(request: Request, form: FormData, record_id: int | None, keep: bool) 
     actor, read, app, obj = _target(request)
     current: Current = request.app.state.current
     write = current.view().records
-    names = _form_names(form_of(app, obj))
+    sections = form_of(app, obj)
     with write_transaction(request.app.state.engine) as conn:
-        values = formdata.posted(obj, names, form)
-        sections = form_of(app, obj)
+        values = formdata.posted(obj, _form_names(sections), form)
         if record_id is None:
             row = formdata.typed_row(obj, values, {})
             hidden = formdata.states(conn, read, actor, obj, sections, row).hidden

@@ -54,10 +54,7 @@ def _actions(
     if flow is None:
         return []
     names = [a for a in DECISIONS if a in mine]
-    verbs: set[str] = set()
-    for state in flow.states.values():
-        if state.approval is not None:
-            verbs.update(state.approval.verbs())
+    verbs = flow.approval_verbs
     permits = Permits(read)
     for transition in flow.transitions:
         action = transition.action
@@ -78,6 +75,7 @@ def _related(
 ) -> list[dict[str, Any]]:
     """Lists of the records that point to this one through a field with a related name."""
     out = []
+    guard = read.guard(conn, actor)
     for app in read.apps.values():
         for other in app.objects:
             for fdef in other.fields:
@@ -85,7 +83,7 @@ def _related(
                     continue
                 if qualify(other.app, fdef.target or "") != obj.qualified:
                     continue
-                if not read.guard(conn, actor).access(other.qualified, "read").allowed:
+                if not guard.access(other.qualified, "read").allowed:
                     continue
                 try:
                     found = read.list_records(
@@ -181,18 +179,9 @@ def context_of(
     obj: ObjectDef,
     record_id: int,
 ) -> dict[str, Any]:
-    expand = [f.name for f in obj.fields if f.type == "reference"]
-    record = read.get_record(
-        conn,
-        actor,
-        obj.qualified,
-        record_id,
-        expand=[
-            e
-            for e in expand
-            if e in read.access(read.guard(conn, actor), obj.qualified, "read").fields
-        ],
-    )
+    readable = read.access(read.guard(conn, actor), obj.qualified, "read").fields
+    expand = [f.name for f in obj.fields if f.type == "reference" and f.name in readable]
+    record = read.get_record(conn, actor, obj.qualified, record_id, expand=expand)
     now = request.app.state.clock.now()
     trail = (
         inbox.trail(conn, read, actor, obj.qualified, record_id, now)

@@ -18,13 +18,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.templating import Jinja2Templates
 
+from runtime.web.errors import wants_json
+
 VARY = "Accept, HX-Request"
-
-
-def wants_json(request: Request) -> bool:
-    if request.query_params.get("format") == "json":
-        return True
-    return "application/json" in request.headers.get("accept", "")
 
 
 def is_htmx(request: Request) -> bool:

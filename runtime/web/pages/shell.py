@@ -11,17 +11,12 @@ from starlette.requests import Request
 from runtime.errors import NotFound
 from runtime.metadata.model import AppDef, ObjectDef
 from runtime.security.actor import Actor
-from runtime.services.current import Current
 from runtime.services.dashboards import Dashboards
 from runtime.services.reading import Reader
 from runtime.storage import notifications
 from runtime.web import auth, i18n
 from runtime.web.pages.fields import object_label
-
-
-def reader(request: Request) -> Reader:
-    current: Current = request.app.state.current
-    return current.reader()
+from runtime.web.routes_records import reader as reader  # the pages read through it too
 
 
 def app_of(read: Reader, name: str) -> AppDef:
@@ -84,9 +79,6 @@ def chrome(request: Request, app: dict[str, Any] | None = None) -> dict[str, Any
     return {
         "user": actor.username if actor is not None else None,
         "csrf_token": session.csrf_token if session is not None else "",
-        "lang": i18n.current(),
-        "languages": [("en", "English"), ("zh", "中文")],
         "unread": unread,
         "app": app,
-        "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     }
