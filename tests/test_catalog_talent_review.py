@@ -5,7 +5,9 @@ of calibrated ratings to core HR, and who may see and change what (§3.6, §8)."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
+from html import unescape
 from typing import Any
 
 import pytest
@@ -519,3 +521,44 @@ def test_the_talent_dashboard_places_people_on_the_grid(w: World) -> None:
     assert "error" in mine["nine_box"] or mine["nine_box"]["data"]["cells"] == []
     manager = {x["name"]: x for x in w.call("mgr", "GET", url).json()["widgets"]}
     assert sum(c["value"] for c in manager["nine_box"]["data"]["cells"]) == 3  # their reports
+
+
+def test_the_nine_box_view_labels_every_box_and_drills_into_it(w: World) -> None:
+    ids = _tr1_people(w)
+    rated = {"zhang": "A", "li": "B", "zhou": "C", "xu": "D", "he": "B", "ma": None}
+    _perf_cycle(w, {ids[n]: r for n, r in rated.items()})
+    _launched(w)
+    for name, q in {"zhang": (3, 3, 2), "li": (2, 2, 1), "zhou": (3, 2, 3)}.items():
+        assert w.assess(ids[name], q).status_code == 200
+    page = "/apps/talent_review/talent_assessment"
+    twin = w.call("admin", "GET", page, params={"view": "nine_box", "format": "json"})
+    assert twin.status_code == 200, twin.text
+    data = twin.json()["data"]
+    # every level is an axis label, with or without people in it
+    assert [r["label"] for r in data["rows"]] == [
+        "Low potential",
+        "Medium potential",
+        "High potential",
+    ]
+    assert [c["key"] for c in data["columns"]] == ["low", "medium", "high"]
+    cells = {(c["row"], c["column"]): c["value"] for c in data["cells"]}
+    assert cells == {("high", "high"): 1, ("low", "medium"): 1, ("high", "low"): 1}
+    html = w.call("admin", "GET", page, params={"view": "nine_box"}).text
+    assert "High potential" in html and "Low performance" in html
+    link = next(
+        unescape(h)
+        for h in re.findall(r'href="(/apps/talent_review/talent_assessment\?[^"]+)"', html)
+        if "high" in unescape(h) and "low" in unescape(h)
+    )
+    drilled = w.call("admin", "GET", link + "&format=json").json()
+    assert [r["employee"]["id"] for r in drilled["data"]] == [ids["zhou"]]
+    # the manager's matrix counts their reports only; an employee has no talent data
+    mine = w.call("mgr", "GET", page, params={"view": "nine_box", "format": "json"}).json()
+    assert sum(c["value"] for c in mine["data"]["cells"]) == 3
+    theirs = w.call("zhang", "GET", page, params={"view": "nine_box", "format": "json"}).json()
+    assert theirs["data"]["cells"] == []
+    # the progress board puts every assessment in its state's lane
+    board = w.call("admin", "GET", page, params={"view": "progress", "format": "json"}).json()
+    totals = {lane["value"]: lane["total"] for lane in board["lanes"]}
+    states = [r["state"] for r in w.rows(ASSESS)]
+    assert {s: totals[s] for s in set(states)} == {s: states.count(s) for s in set(states)}

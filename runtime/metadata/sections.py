@@ -31,6 +31,14 @@ def _field_type(obj: Mapping[str, Any] | None, name: str) -> str | None:
     return None
 
 
+def _value_type(obj: Mapping[str, Any] | None, name: str) -> str | None:
+    """The type of the values field ``name`` holds (what a formula field returns)."""
+    for _, f in _dicts((obj or {}).get("fields")):
+        if f.get("name") == name:
+            return str(f.get("returns") or f.get("type"))
+    return None
+
+
 def _check_field(
     c: Checker, path: str, name: Any, obj: Mapping[str, Any] | None, extra: set[str] | None = None
 ) -> None:
@@ -148,8 +156,16 @@ def check_views(c: Checker) -> None:
         for key in needs.get(str(kind), []):
             if key not in view:
                 c.add(base, f"a {kind} view needs {key!r}", "MISSING")
+        if kind == "board" and isinstance(view.get("field"), str) and view["field"] != "state":
+            ftype = _value_type(obj, view["field"])
+            if ftype is not None and ftype != "select":
+                c.add(
+                    f"{base}/field",
+                    f"a board's lanes are a select field's options or the workflow's states; "
+                    f"{view['field']!r} is {ftype}",
+                )
         if kind == "calendar" and isinstance(view.get("field"), str) and obj is not None:
-            ftype = _field_type(obj, view["field"])
+            ftype = _value_type(obj, view["field"])
             if ftype is not None and ftype not in ("date", "datetime"):
                 c.add(
                     f"{base}/field", f"a calendar needs a date field; {view['field']!r} is {ftype}"

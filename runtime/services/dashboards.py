@@ -105,29 +105,7 @@ class Dashboards:
             except FormulaError as error:
                 raise formula_error(error, filter, "filter") from None
         guard = self.reader.guard(conn, actor)
-        widgets = []
-        for spec in widgets_of(board):
-            out: dict[str, Any] = {
-                "index": spec.index,
-                "name": spec.name,
-                "type": spec.type,
-                "title": _title(spec, lang),
-                "object": qualify(app, str(spec.raw.get("object"))),
-                "aggregate_only": spec.aggregate_only,
-            }
-            if spec.aggregate_only:
-                out["min_group_size"] = spec.min_group_size
-            if spec.raw.get("view"):
-                out["view"] = spec.raw["view"]
-            try:
-                with self._limited(conn):
-                    compute = _Compute(self.reader, guard, conn, app, spec, lang)
-                    out["data"] = compute.run(filter, out)
-            except TenonError as error:
-                out["error"] = error.body()["error"]
-            except TimeLimitExceeded:
-                out["error"] = self._timed_out(spec).body()["error"]
-            widgets.append(out)
+        widgets = [self._widget(conn, guard, app, spec, filter, lang) for spec in widgets_of(board)]
         if filter and not any(w.get("filtered") or "error" in w for w in widgets):
             raise TenonError(
                 "no widget of this dashboard can be narrowed by the filter: it names "
@@ -140,6 +118,52 @@ class Dashboards:
             "title": text_in(board.get("title"), lang),
             "widgets": widgets,
         }
+
+    def widget(
+        self,
+        conn: Connection,
+        actor: Actor,
+        app: str,
+        raw: Mapping[str, Any],
+        *,
+        filter: str | None = None,
+        lang: str = "en",
+    ) -> dict[str, Any]:
+        """One widget that no dashboard declares (a matrix view's counts), computed as
+        the actor exactly like a dashboard's: row scopes in SQL, hidden fields refused."""
+        (spec,) = widgets_of({"widgets": [raw]})
+        return self._widget(conn, self.reader.guard(conn, actor), app, spec, filter, lang)
+
+    def _widget(
+        self,
+        conn: Connection,
+        guard: Any,
+        app: str,
+        spec: WidgetSpec,
+        filter: str | None,
+        lang: str,
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "index": spec.index,
+            "name": spec.name,
+            "type": spec.type,
+            "title": _title(spec, lang),
+            "object": qualify(app, str(spec.raw.get("object"))),
+            "aggregate_only": spec.aggregate_only,
+        }
+        if spec.aggregate_only:
+            out["min_group_size"] = spec.min_group_size
+        if spec.raw.get("view"):
+            out["view"] = spec.raw["view"]
+        try:
+            with self._limited(conn):
+                compute = _Compute(self.reader, guard, conn, app, spec, lang)
+                out["data"] = compute.run(filter, out)
+        except TenonError as error:
+            out["error"] = error.body()["error"]
+        except TimeLimitExceeded:
+            out["error"] = self._timed_out(spec).body()["error"]
+        return out
 
     def _limited(self, conn: Connection) -> AbstractContextManager[None]:
         if self.widget_timeout_ms is None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from runtime.web.pages import boards, forms, home, imports, inbox, lists, misc, record
+from runtime.web.pages import boards, forms, home, imports, inbox, misc, record, views
 
 # order matters: fixed segments (new, pick, dashboards) before the record id and list
 routes: list[BaseRoute] = [
@@ -18,5 +18,5 @@ routes: list[BaseRoute] = [
     *imports.routes,
     *forms.routes,
     *record.routes,
-    *lists.routes,
+    *views.routes,
 ]

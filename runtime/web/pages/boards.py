@@ -87,8 +87,8 @@ def board_page(request: Request) -> Response:
                 "type": widget.get("type"),
                 "svg": render_widget(
                     widget,
-                    link=_linker(obj, [spec.get("filter"), user_filter]),
-                    texts=_texts(),
+                    link=linker(obj, [spec.get("filter"), user_filter]),
+                    texts=texts(),
                 ),
             }
         )
@@ -105,9 +105,10 @@ def _definition(app: AppDef, name: str) -> Mapping[str, Any]:
     return next(d for d in app.raw.get("dashboards") or [] if d.get("name") == name)
 
 
-def _linker(obj: ObjectDef | None, narrowed: list[str | None]) -> Any:
-    """Links to the list of the rows a bar, slice or cell counts: the widget's and the
-    page's filters and the group's values (groups by a formula are not linked)."""
+def linker(obj: ObjectDef | None, narrowed: list[str | None], view: str | None = None) -> Any:
+    """Links to the list (its grid ``view``, when named) of the rows a bar, slice or cell
+    counts: the widget's and the page's filters and the group's values (groups by a
+    formula are not linked)."""
     if obj is None:
         return None
 
@@ -122,12 +123,13 @@ def _linker(obj: ObjectDef | None, narrowed: list[str | None]) -> Any:
             for f, v in filters.items()
         }
         full = all_of([*narrowed, condition(by)])
-        return f"/apps/{obj.app}/{obj.name}?" + urlencode({"filter": full})
+        query = {**({"view": view} if view else {}), "filter": full}
+        return f"/apps/{obj.app}/{obj.name}?" + urlencode(query)
 
     return link
 
 
-def _texts() -> dict[str, str]:
+def texts() -> dict[str, str]:
     words = ("No data", "suppressed", "(blank)", "Yes", "No")
     keys = ("no_data", "suppressed", "blank", "yes", "no")
     return {k: i18n.gettext(w) for k, w in zip(keys, words, strict=True)}

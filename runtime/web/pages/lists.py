@@ -12,15 +12,17 @@ the API's list answer plus the columns shown.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from sqlalchemy.engine import Connection
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from runtime.errors import TenonError
-from runtime.metadata.model import ObjectDef, qualify
+from runtime.metadata.model import AppDef, ObjectDef, qualify
+from runtime.security.actor import Actor
 from runtime.services.reading import Reader
 from runtime.storage.engine import read_connection
 from runtime.web import auth, i18n
@@ -113,7 +115,53 @@ def chosen_columns(request: Request, grid: Grid, readable: set[str]) -> list[str
     return [c for c in names if c in readable or c in ("id", "state", "created_at", "updated_at")]
 
 
-def list_page(request: Request) -> Response:
+@dataclass
+class Listing:
+    """What every view of an object's list starts from: who asks, which view, and the
+    conditions narrowing it (the view's filter, the user's filter, the search)."""
+
+    request: Request
+    actor: Actor
+    read: Reader
+    app: AppDef
+    obj: ObjectDef
+    views: list[Grid]
+    grid: Grid
+    user_filter: str | None
+    search: str | None
+
+    def condition(self, *more: str | None) -> str | None:
+        return all_of([self.grid.filter, self.user_filter, self.search, *more])
+
+    def header(self, conn: Connection) -> dict[str, Any]:
+        """The page's chrome, title, view tabs, search and buttons."""
+        read, actor, obj, app = self.read, self.actor, self.obj, self.app
+        params = self.request.query_params
+        return {
+            **shell.chrome(self.request, shell.app_nav(conn, read, actor, app)),
+            "object": {"name": obj.name, "title": object_label(obj, plural=True)},
+            "views": [
+                {
+                    "name": v.name,
+                    "title": i18n.label(v.title, i18n.humanize(v.name)),
+                    "type": v.type,
+                    "current": v is self.grid,
+                }
+                for v in self.views
+            ],
+            "q": params.get("q", ""),
+            "filter": self.user_filter or "",
+            "creatable": shell.allowed(conn, read, actor, obj.qualified, "create"),
+            "importable": shell.allowed(conn, read, actor, obj.qualified, "import"),
+            "import_href": f"/apps/{app.name}/{obj.name}/import",
+            "new_href": f"/apps/{app.name}/{obj.name}/new",
+            "export_href": f"/api/v1/apps/{app.name}/objects/{obj.name}/export",
+            "columns": [],
+            "choosable": [],
+        }
+
+
+def listing(request: Request) -> Listing:
     actor = auth.require_actor(request)
     read = shell.reader(request)
     app = shell.app_of(read, request.path_params["app"])
@@ -121,86 +169,92 @@ def list_page(request: Request) -> Response:
     views = views_of(app, obj)
     wanted = request.query_params.get("view")
     grid = next((v for v in views if v.name == wanted), views[0])
+    named = label_field(obj)
+    fields = grid.search or ((named,) if named else ())
+    search = search_condition(obj, read, fields, request.query_params.get("q", ""))
+    user_filter = request.query_params.get("filter") or None
+    return Listing(request, actor, read, app, obj, views, grid, user_filter, search)
+
+
+def refused(error: TenonError) -> TenonError:
+    """``error`` when a bad filter or sort caused it (shown on the page), else raised."""
+    if error.status >= 500 or error.status in (401, 403, 404):
+        raise error
+    return error
+
+
+def grid_page(view: Listing) -> Response:
+    request, read, actor, obj, grid = view.request, view.read, view.actor, view.obj, view.grid
     params = request.query_params
     with read_connection(request.app.state.engine) as conn:
-        nav = shell.app_nav(conn, read, actor, app)
-        guard = read.guard(conn, actor)
-        access = read.access(guard, obj.qualified, "read")
+        context = view.header(conn)
+        access = read.access(read.guard(conn, actor), obj.qualified, "read")
         readable = set(access.fields)
         columns = chosen_columns(request, grid, readable)
         named = label_field(obj)
-        refs = [c for c in columns if c in obj.by_name and obj.by_name[c].type == "reference"]
-        fields = grid.search or ((named,) if named else ())
+        group = grid.group_by if grid.group_by in readable or grid.group_by == "state" else None
+        group = None if params.get("sort") else group  # the user's sort breaks the groups
+        wanted = {*columns, *([named] if named in readable else []), *([group] if group else [])}
+        refs = [c for c in wanted if c in obj.by_name and obj.by_name[c].type == "reference"]
         # the state column is blank unless asked for; an object without a workflow has none
         skipped = {"id"} if obj.workflow is not None else {"id", "state"}
-        search = search_condition(obj, read, fields, params.get("q", ""))
-        user_filter = params.get("filter") or None
+        sort = params.get("sort") or (",".join(grid.sort) if grid.sort else None)
+        if group:
+            sort = ",".join([group, *[s for s in (sort or "").split(",") if s]])
         try:
             found = read.list_records(
                 conn,
                 actor,
                 obj.qualified,
-                filter=all_of([grid.filter, user_filter, search]),
-                sort=params.get("sort") or (",".join(grid.sort) if grid.sort else None),
+                filter=view.condition(),
+                sort=sort,
                 limit=grid.page_size,
                 cursor=params.get("cursor") or None,
-                fields=sorted({*columns, *([named] if named in readable else [])} - skipped)
-                or None,
-                expand=refs,
+                fields=sorted(wanted - skipped) or None,
+                expand=sorted(refs),
                 count=not params.get("cursor"),
             )
             problem = None
         except TenonError as error:
-            if error.status >= 500 or error.status in (401, 403, 404):
-                raise
-            found, problem = None, error
-        creatable = shell.allowed(conn, read, actor, obj.qualified, "create")
-        importable = shell.allowed(conn, read, actor, obj.qualified, "import")
+            found, problem = None, refused(error)
     shows = [renderer(read, obj, c) for c in columns]
-    rows = [
-        {
-            "id": record["id"],
-            "href": f"/apps/{app.name}/{obj.name}/{record['id']}",
-            "cells": [show(record) for show in shows],
-        }
-        for record in (found.data if found else [])
-    ]
+    grouped = renderer(read, obj, group) if group else None
+    rows = []
+    last: Any = object()
+    for record in found.data if found else []:
+        heading = grouped(record)["text"] if grouped else None
+        if grouped and heading != last:
+            rows.append({"group": heading or i18n.gettext("(blank)")})
+            last = heading
+        rows.append(
+            {
+                "id": record["id"],
+                "href": f"/apps/{view.app.name}/{obj.name}/{record['id']}",
+                "cells": [show(record) for show in shows],
+            }
+        )
     base = [(k, v) for k, v in params.multi_items() if k != "cursor"]
     more = None
     if found and found.next_cursor:
         more = "?" + urlencode([*base, ("cursor", found.next_cursor)])
-    context = {
-        **shell.chrome(request, nav),
-        "object": {"name": obj.name, "title": object_label(obj, plural=True)},
-        "views": [
-            {
-                "name": v.name,
-                "title": i18n.label(v.title, i18n.humanize(v.name)),
-                "current": v is grid,
-            }
-            for v in views
-        ],
-        "columns": [
-            {"name": c, "label": field_label(obj, c), "sort": _sort_link(params, c)}
-            for c in columns
-        ],
-        "choosable": [
-            {"name": n, "label": field_label(obj, n), "on": n in columns}
-            for n in _choosable(obj, readable)
-        ],
-        "rows": rows,
-        "total": found.total if found else None,
-        "more": more,
-        "q": params.get("q", ""),
-        "filter": user_filter or "",
-        "problem": problem,
-        "creatable": creatable,
-        "importable": importable,
-        "import_href": f"/apps/{app.name}/{obj.name}/import",
-        "new_href": f"/apps/{app.name}/{obj.name}/new",
-        "export_href": f"/api/v1/apps/{app.name}/objects/{obj.name}/export.csv",
-    }
+    context.update(
+        {
+            "columns": [
+                {"name": c, "label": field_label(obj, c), "sort": _sort_link(params, c)}
+                for c in columns
+            ],
+            "choosable": [
+                {"name": n, "label": field_label(obj, n), "on": n in columns}
+                for n in _choosable(obj, readable)
+            ],
+            "rows": rows,
+            "total": found.total if found else None,
+            "more": more,
+            "problem": problem,
+        }
+    )
     twin = {
+        "view": grid.name,
         "columns": columns,
         **(found.as_dict() if found else {"data": [], "next_cursor": None}),
         **({"error": problem.body()["error"]} if problem else {}),
@@ -218,6 +272,3 @@ def _sort_link(params: Any, column: str) -> str:
     order = f"-{column}" if current == column else column
     keep = [(k, v) for k, v in params.multi_items() if k not in ("sort", "cursor")]
     return "?" + urlencode([*keep, ("sort", order)])
-
-
-routes = [Route("/apps/{app}/{object}", list_page, methods=["GET"])]

@@ -129,6 +129,54 @@
     }
   });
 
+  // -- board: dragging a card onto a lane submits the card's own move form -------------
+  var dragged = null;
+  document.addEventListener("dragstart", function (event) {
+    dragged = event.target.closest && event.target.closest("[data-card][draggable]");
+    if (dragged) {
+      event.dataTransfer.effectAllowed = "move";
+      event.dataTransfer.setData("text/plain", dragged.getAttribute("data-card"));
+    }
+  });
+  function laneOf(event) {
+    var lane = event.target.closest && event.target.closest("[data-lane]");
+    if (!lane || !dragged) {
+      return null;
+    }
+    var select = dragged.querySelector("form.move select[name=to]");
+    var value = lane.getAttribute("data-lane");
+    var offered = select && Array.prototype.some.call(select.options, function (o) { return o.value === value; });
+    return offered ? lane : null;
+  }
+  document.addEventListener("dragover", function (event) {
+    var lane = laneOf(event);
+    if (lane) {
+      event.preventDefault();
+      lane.classList.add("drop");
+    }
+  });
+  document.addEventListener("dragleave", function (event) {
+    var lane = event.target.closest && event.target.closest("[data-lane]");
+    if (lane && !lane.contains(event.relatedTarget)) {
+      lane.classList.remove("drop");
+    }
+  });
+  document.addEventListener("drop", function (event) {
+    var lane = laneOf(event);
+    if (!lane) {
+      return;
+    }
+    event.preventDefault();
+    lane.classList.remove("drop");
+    var form = dragged.querySelector("form.move");
+    form.querySelector("select[name=to]").value = lane.getAttribute("data-lane");
+    lane.querySelector(".lane-cards").appendChild(dragged);
+    form.requestSubmit();
+  });
+  document.addEventListener("dragend", function () {
+    dragged = null;
+  });
+
   // -- focus: the first error of a refused form, or an error notice -----------------------
   document.addEventListener("DOMContentLoaded", function () {
     var first = document.querySelector('[aria-invalid="true"], [data-focus]');
