@@ -41,6 +41,7 @@ from runtime.services.dashboards import Dashboards
 from runtime.services.permits import Permits
 from runtime.services.reading import Reader
 from runtime.storage.engine import read_connection, write_transaction
+from runtime.storage.limits import read_snapshot
 from runtime.web import auth, i18n
 from runtime.web.charts import render_widget
 from runtime.web.pages.boards import linker, texts
@@ -389,7 +390,7 @@ def matrix_page(view: Listing) -> Response:
         **({"filter": narrowed} if narrowed else {}),
     }
     limit = request.app.state.settings.dashboard_widget_timeout_ms
-    with read_connection(request.app.state.engine) as conn:
+    with read_snapshot(request.app.state.engine) as conn:  # a time limit needs its own
         context = view.header(conn)
         answer = Dashboards(read, widget_timeout_ms=limit).widget(
             conn, actor, obj.app, widget, lang=i18n.current()
