@@ -132,4 +132,5 @@ def texts(html: str, css_class: str) -> list[str]:
 def cells(html: str) -> list[str]:
     """The first cell's link text of each row of the page's grid."""
     body = html.split("<tbody>", 1)[-1].split("</tbody>", 1)[0]
-    return re.findall(r'<tr><td data-label="[^"]*"><a href="[^"]+">([^<]*)</a>', body)
+    tick = r'(?:<td class="tick">.*?</td>)?'
+    return re.findall(rf'<tr>{tick}<td data-label="[^"]*"><a href="[^"]+">([^<]*)</a>', body)

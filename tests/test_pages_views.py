@@ -222,3 +222,30 @@ def test_every_view_the_catalog_declares_renders(db_url: str) -> None:
                 assert 'role="alert"' not in page.text, path
                 seen.append(view["type"])
         assert {"grid", "board", "calendar", "matrix"} <= set(seen)
+
+
+def test_ticked_records_take_one_action_together_or_not_at_all(o: Org, b: Browser) -> None:
+    taxi, hotel, bus = (o.expense(title=t) for t in ("Taxi", "Hotel", "Bus"))
+    assert o.act("emp", bus, "submit").status_code == 200
+    page = b.get("emp", PAGE)
+    assert 'name="action"' in page.text and '<option value="submit">' in page.text
+    assert f'name="id" value="{hotel["id"]}" form="bulk"' in page.text  # 2 a page
+    # one record the action cannot leave from: nothing changes, the list says why
+    ticked = {"action": "submit", "id": [str(taxi["id"]), str(bus["id"])], "comment": "trip"}
+    refused = b.post("emp", PAGE + "/bulk", ticked)
+    assert refused.status_code in (409, 422) and alert(refused.text)
+    assert [o.get(r)["state"] for r in (taxi, hotel, bus)] == ["draft", "draft", "pending"]
+    done = b.post(
+        "emp", PAGE + "/bulk?view=all_expenses", {**ticked, "id": [taxi["id"], hotel["id"]]}
+    )
+    assert done.status_code == 303
+    assert done.headers["location"] == PAGE + "?view=all_expenses&done=2"
+    assert [o.get(r)["state"] for r in (taxi, hotel)] == ["pending", "pending"]
+    assert "Done for 2 records." in b.get("emp", done.headers["location"]).text
+    # nothing ticked, or an action the list does not offer, is a plain 400
+    assert b.post("emp", PAGE + "/bulk", {"action": "submit"}).status_code == 400
+    assert b.post("emp", PAGE + "/bulk", {"action": "approve", "id": "1"}).status_code == 400
+    # someone who may not submit another's expense is refused, and nothing changes
+    other = o.expense(title="Lunch")
+    refused = b.post("mgr", PAGE + "/bulk", {"action": "submit", "id": [other["id"]]})
+    assert refused.status_code in (403, 404) and o.get(other)["state"] == "draft"

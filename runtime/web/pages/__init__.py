@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from runtime.web.pages import boards, forms, home, imports, inbox, misc, record, views
+from runtime.web.pages import boards, bulk, forms, home, imports, inbox, misc, record, views
 
 # order matters: fixed segments (new, pick, dashboards) before the record id and list
 routes: list[BaseRoute] = [
@@ -17,6 +17,7 @@ routes: list[BaseRoute] = [
     *boards.routes,
     *imports.routes,
     *forms.routes,
+    *bulk.routes,
     *record.routes,
     *views.routes,
 ]

@@ -183,7 +183,22 @@ def refused(error: TenonError) -> TenonError:
     return error
 
 
-def grid_page(view: Listing) -> Response:
+def bulk_actions(obj: ObjectDef, actor: Actor) -> list[dict[str, str]]:
+    """The workflow actions a list offers for ticked records: those the user's roles may
+    take (approvals are decided in the inbox; the rules decide again on each record)."""
+    flow = obj.workflow
+    if flow is None:
+        return []
+    names = [
+        t.action
+        for t in flow.transitions
+        if t.action not in flow.approval_verbs
+        and (not t.roles or any(actor.has_role(r) for r in t.roles))
+    ]
+    return [{"name": n, "label": i18n.gettext(i18n.humanize(n))} for n in dict.fromkeys(names)]
+
+
+def grid_page(view: Listing, refusal: TenonError | None = None) -> Response:
     request, read, actor, obj, grid = view.request, view.read, view.actor, view.obj, view.grid
     params = request.query_params
     with read_connection(request.app.state.engine) as conn:
@@ -250,9 +265,14 @@ def grid_page(view: Listing) -> Response:
             "rows": rows,
             "total": found.total if found else None,
             "more": more,
-            "problem": problem,
+            "problem": problem or refusal,
+            "actions": bulk_actions(obj, actor) if rows else [],
+            "bulk_href": f"/apps/{view.app.name}/{obj.name}/bulk?"
+            + urlencode([(k, v) for k, v in base if k != "done"]),
+            "done": params.get("done", ""),
         }
     )
+    problem = problem or refusal
     twin = {
         "view": grid.name,
         "columns": columns,
