@@ -249,3 +249,18 @@ def test_ticked_records_take_one_action_together_or_not_at_all(o: Org, b: Browse
     other = o.expense(title="Lunch")
     refused = b.post("mgr", PAGE + "/bulk", {"action": "submit", "id": [other["id"]]})
     assert refused.status_code in (403, 404) and o.get(other)["state"] == "draft"
+
+
+def test_form_sections_on_tabs(db_url: str) -> None:
+    app = views_app()
+    sections = app["forms"][0]["sections"]
+    sections[1]["tab"] = {"en": "Justification", "zh": "说明"}
+    with org(db_url, app=app) as o:
+        page = Browser(o).get("emp", PAGE + "/new").text
+        strip = page.split('role="tablist"')[1].split("</div>")[0]
+        assert re.findall(r'data-tab="([^"]*)">([^<]*)<', strip) == [
+            ("", "General"),
+            ("Justification", "Justification"),
+        ]
+        panels = re.findall(r'data-tab-panel="([^"]*)"', page)
+        assert panels == ["", "Justification"]

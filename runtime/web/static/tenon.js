@@ -177,6 +177,49 @@
     dragged = null;
   });
 
+  // -- form tabs: one tab's sections shown; a tab holding an error is marked and opened ---
+  function showTab(strip, name) {
+    var form = strip.closest("form");
+    strip.querySelectorAll("[data-tab]").forEach(function (button) {
+      button.setAttribute("aria-selected", button.getAttribute("data-tab") === name ? "true" : "false");
+    });
+    form.querySelectorAll("[data-tab-panel]").forEach(function (panel) {
+      panel.hidden = panel.getAttribute("data-tab-panel") !== name;
+    });
+  }
+  function markTabs(strip) {
+    var form = strip.closest("form");
+    var first = null;
+    strip.querySelectorAll("[data-tab]").forEach(function (button) {
+      var name = button.getAttribute("data-tab");
+      var bad = Array.prototype.some.call(
+        form.querySelectorAll('[data-tab-panel="' + CSS.escape(name) + '"]'),
+        function (panel) { return panel.querySelector(".field.invalid, [aria-invalid=true]"); }
+      );
+      button.classList.toggle("has-error", !!bad);
+      if (bad && first === null) {
+        first = name;
+      }
+    });
+    return first;
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-tabs] [data-tab]");
+    if (button) {
+      showTab(button.closest("[data-tabs]"), button.getAttribute("data-tab"));
+    }
+  });
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    document.querySelectorAll("[data-tabs]").forEach(markTabs);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-tabs]").forEach(function (strip) {
+      var bad = markTabs(strip);
+      var first = strip.querySelector("[data-tab]");
+      showTab(strip, bad !== null ? bad : first.getAttribute("data-tab"));
+    });
+  });
+
   // -- focus: the first error of a refused form, or an error notice -----------------------
   document.addEventListener("DOMContentLoaded", function () {
     var first = document.querySelector('[aria-invalid="true"], [data-focus]');
