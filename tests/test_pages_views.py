@@ -15,7 +15,7 @@ import pytest
 from runtime.metadata.package import read_package
 from runtime.metadata.validate import definition_issues
 from runtime.resources import catalog_dir
-from tests.approvals_support import Org, org
+from tests.approvals_support import BASE, Org, org
 from tests.auth_support import Caller, add_user, make_client
 from tests.pages_support import PAGE, Browser, cells, ui_app
 
@@ -222,6 +222,20 @@ def test_every_view_the_catalog_declares_renders(db_url: str) -> None:
                 assert 'role="alert"' not in page.text, path
                 seen.append(view["type"])
         assert {"grid", "board", "calendar", "matrix"} <= set(seen)
+        # the PIP form: tabs, and the objectives as rows to fill in
+        form = client.get(
+            "/apps/pip/pip_plan/new",
+            headers={"Authorization": f"Bearer {world.tokens['admin']}"},
+        )
+        assert form.status_code == 200
+        assert re.findall(r'role="tab" data-tab="([^"]*)"', form.text) == [
+            "Plan",
+            "Acknowledgement",
+            "Decision",
+        ]
+        assert 'data-children="objectives"' in form.text
+        for column in ("title", "success_criteria", "weight_pct"):
+            assert f'name="c-objectives-__n__-{column}"' in form.text
 
 
 def test_ticked_records_take_one_action_together_or_not_at_all(o: Org, b: Browser) -> None:
@@ -264,3 +278,95 @@ def test_form_sections_on_tabs(db_url: str) -> None:
         ]
         panels = re.findall(r'data-tab-panel="([^"]*)"', page)
         assert panels == ["", "Justification"]
+
+
+def lines_app() -> dict[str, Any]:
+    app = views_app()
+    app["objects"].append(
+        {
+            "name": "line",
+            "title": {"en": "Line", "zh": "明细"},
+            "title_plural": {"en": "Lines", "zh": "明细"},
+            "fields": [
+                {"name": "what", "type": "text", "required": True},
+                {"name": "cost", "type": "decimal", "required": True, "min": 0},
+                {
+                    "name": "expense",
+                    "type": "reference",
+                    "to": "expense",
+                    "required": True,
+                    "related_name": "lines",
+                },
+            ],
+        }
+    )
+    app["permissions"].append(
+        {
+            "role": "staff",
+            "object": "line",
+            "actions": ["read", "create", "update", "delete"],
+            "scope": "expense.owner = @me",
+        }
+    )
+    app["forms"][0]["sections"].append({"name": "lines", "fields": [], "children": "lines"})
+    return app
+
+
+def test_child_rows_are_edited_inline_and_saved_with_the_parent(db_url: str) -> None:
+    with org(db_url, app=lines_app()) as o:
+        b = Browser(o)
+        made = o.expense(title="Trip")
+        path = f"{BASE}/line/records"
+        first = o.call(
+            "emp", "POST", path, json={"what": "Taxi", "cost": "12", "expense": made["id"]}
+        )
+        second = o.call(
+            "emp", "POST", path, json={"what": "Bus", "cost": "3", "expense": made["id"]}
+        )
+        assert first.status_code == second.status_code == 201
+        form = b.get("emp", f"{PAGE}/{made['id']}/edit").text
+        assert "<legend>Lines</legend>" in form and 'value="Taxi"' in form
+        assert 'name="c-lines-__n__-what"' in form  # the blank row "Add a row" copies
+        taxi, bus = first.json(), second.json()
+        base = {
+            "title": "Trip",
+            "employee": str(o.ids["emp"]),
+            "amount": "100",
+            "kind": "small",
+            "_version": str(made["version"]),
+            "c-lines-0-_id": str(taxi["id"]),
+            "c-lines-0-_version": str(taxi["version"]),
+            "c-lines-0-what": "Taxi",
+            "c-lines-0-cost": "15",
+            "c-lines-1-_id": str(bus["id"]),
+            "c-lines-1-_version": str(bus["version"]),
+            "c-lines-1-what": "Bus",
+            "c-lines-1-cost": "3",
+            "c-lines-1-_delete": "1",
+        }
+        # a bad new row: refused under its own cell, and nothing at all is written
+        bad = {**base, "title": "Trip to Lyon", "c-lines-2-what": "Hotel", "c-lines-2-cost": "-5"}
+        refused = b.post("emp", f"{PAGE}/{made['id']}/edit", bad)
+        assert refused.status_code == 422
+        assert re.search(r'id="err-c-lines-2-cost"[^>]*>[^<]*minimum 0', refused.text)
+        assert 'value="Hotel"' in refused.text  # what was typed is kept
+        assert o.get(made)["title"] == "Trip"
+        lines = o.call("emp", "GET", path, params={"sort": "id"}).json()["data"]
+        assert [(r["what"], r["cost"]) for r in lines] == [("Taxi", "12.0000"), ("Bus", "3.0000")]
+        # as you type, the same problem comes back for that cell only
+        typed = b.post("emp", f"{PAGE}/validate", {**bad, "_id": str(made["id"])}, htmx=True)
+        assert re.search(
+            r'id="err-c-lines-2-cost" hx-swap-oob="true" role="alert">[^<]*minimum', typed.text
+        )
+        # the good save: one changed, one removed, one added, with the parent
+        good = {**bad, "c-lines-2-cost": "80", "c-lines-3-what": "", "c-lines-3-cost": ""}
+        saved = b.post("emp", f"{PAGE}/{made['id']}/edit", good)
+        assert saved.status_code == 303, saved.text
+        assert o.get(made)["title"] == "Trip to Lyon"
+        lines = o.call("emp", "GET", path, params={"sort": "id"}).json()["data"]
+        now = [(r["what"], r["cost"]) for r in lines]
+        assert now == [("Taxi", "15.0000"), ("Hotel", "80.0000")]
+        # a row of another record cannot be slipped in
+        other = o.expense(title="Other")
+        sneaky = {**good, "_version": str(o.get(made)["version"]), "c-lines-0-_id": "999"}
+        assert b.post("emp", f"{PAGE}/{other['id']}/edit", sneaky).status_code in (409, 422)

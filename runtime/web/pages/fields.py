@@ -158,6 +158,7 @@ class Input:
     choices: list[tuple[str, str]] = field(default_factory=list)
     target: str | None = None  # a reference's app.object
     step: str | None = None
+    pick: str | None = None  # the field a reference picker searches for (default: name)
 
 
 def widget_of(fdef: FieldDef) -> str:

@@ -32,7 +32,8 @@ from runtime.services.current import Current
 from runtime.services.reading import Reader
 from runtime.storage.engine import read_connection, write_transaction
 from runtime.web import auth, i18n
-from runtime.web.pages import formdata, shell
+from runtime.web.pages import children, formdata, shell
+from runtime.web.pages.children import relation_of
 from runtime.web.pages.fields import (
     Input,
     display,
@@ -121,13 +122,14 @@ def inputs(
                     step=step_of(fdef),
                 )
             )
-        if drawn:
+        if drawn or section.children:
             out.append(
                 {
                     "title": i18n.label(section.title),
                     "tab": i18n.label(section.tab),
                     "columns": section.columns,
                     "inputs": drawn,
+                    "children": section.children,
                 }
             )
     return out
@@ -147,6 +149,7 @@ def _context(
     values: Mapping[str, Any],
     errors: Mapping[str, str],
     record: Mapping[str, Any] | None,
+    form: FormData | None = None,
 ) -> dict[str, Any]:
     sections = form_of(app, obj)
     base = dict(record or {})
@@ -157,13 +160,17 @@ def _context(
     readable = set(read.access(read.guard(conn, actor), obj.qualified, "read").fields)
     nav = shell.app_nav(conn, read, actor, app)
     record_id = record.get("id") if record else None
+    drawn = inputs(read, obj, sections, {**base, **values}, errors, state, locked, readable)
+    for s in drawn:
+        rel = relation_of(read, obj, s["children"]) if s["children"] else None
+        s["rows"] = (
+            children.section(conn, read, actor, rel, record_id, form, errors) if rel else None
+        )
     return {
         **shell.chrome(request, nav),
         "object": {"name": obj.name, "title": object_label(obj)},
         "record": record,
-        "sections": inputs(
-            read, obj, sections, {**base, **values}, errors, state, locked, readable
-        ),
+        "sections": drawn,
         "errors": errors,
         "form_error": errors.get(""),
         "action": f"/apps/{app.name}/{obj.name}/{record_id}/edit"
@@ -253,6 +260,10 @@ def _write(request: Request, form: FormData, record_id: int | None, keep: bool) 
                 and not formdata.same(current_record.get(k), v)
             }
             done = write.update(conn, actor, obj.qualified, record_id, data, form.get("_version"))
+        for section in sections:
+            rel = relation_of(read, obj, section.children) if section.children else None
+            if rel is not None:
+                children.save(conn, write, read, actor, rel, done.id, form)
         if not keep:
             raise _RolledBack
         return done
@@ -283,7 +294,7 @@ def _refused(
         record = read.get_record(conn, actor, obj.qualified, record_id) if record_id else None
         if record is not None and isinstance(error, Conflict):
             record = {**record, "version": form.get("_version")}
-        context = _context(request, conn, read, actor, app, obj, values, errors, record)
+        context = _context(request, conn, read, actor, app, obj, values, errors, record, form)
     return page(
         request, "form.html", context, {"error": error.body()["error"]}, status=error.status
     )
@@ -332,7 +343,7 @@ def _checked(
         state = formdata.states(conn, read, actor, obj, sections, row)
     touched = {str(n) for n in form.getlist("_touched")}
     shown = {n: m for n, m in errors.items() if n == "" or n in touched or not touched}
-    context = {"names": names, "errors": shown, "state": state}
+    context = {"names": [*names, *children.error_names(form)], "errors": shown, "state": state}
     return fragment(request, "_validated.html", context)
 
 

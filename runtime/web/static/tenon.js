@@ -220,6 +220,28 @@
     });
   });
 
+  // -- child rows: "Add a row" copies the blank row with the next number ---------------
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-add-row]");
+    if (!button) {
+      return;
+    }
+    var box = button.closest("[data-children]");
+    var n = parseInt(box.getAttribute("data-next"), 10);
+    box.setAttribute("data-next", String(n + 1));
+    var row = document.createElement("tr");
+    row.innerHTML = box.querySelector("template[data-row]").innerHTML.split("__n__").join(String(n));
+    box.querySelector("tbody").appendChild(row);
+    var form = box.closest("form[data-guard]");
+    if (form) {
+      form.dataset.dirty = "1";
+    }
+    var first = row.querySelector("input:not([type=hidden]), select, textarea");
+    if (first) {
+      first.focus();
+    }
+  });
+
   // -- focus: the first error of a refused form, or an error notice -----------------------
   document.addEventListener("DOMContentLoaded", function () {
     var first = document.querySelector('[aria-invalid="true"], [data-focus]');
