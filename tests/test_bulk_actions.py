@@ -187,7 +187,13 @@ def test_a_bulk_action_checks_its_body(db_url: str) -> None:
     with make_client(db_url) as client:
         w = World(client)
         (one,) = w.reviews("ann", [3])
-        for ids, path in (([], "/ids"), ([one, "x"], "/ids/1"), ("1", "/ids"), ([0], "/ids/0")):
+        for ids, path in (
+            ([], "/ids"),
+            ([one, "x"], "/ids/1"),
+            ("1", "/ids"),
+            ([0], "/ids/0"),
+            ([one, 2**63], "/ids/1"),
+        ):
             bad = w.bulk("ann", "submit", ids)
             assert bad.status_code == 422, (ids, bad.text)
             assert bad.json()["error"]["details"][0]["path"] == path

@@ -151,13 +151,16 @@ async def bulk_act(request: Request) -> Response:
     return JSONResponse(await run_in_threadpool(_run, request, work, raw, {"ids", "comment"}))
 
 
+MAX_ID = 2**63 - 1  # the largest id a BIGINT holds
+
+
 def _ids(raw: Any) -> list[int]:
     if not isinstance(raw, list) or not raw:
         raise body.invalid("ids", "ids must be a non-empty list of record ids")
     if len(raw) > MAX_BULK:
         raise body.invalid("ids", f"send at most {MAX_BULK} ids per request ({len(raw)} sent)")
     for i, value in enumerate(raw):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_ID:
             raise body.invalid(f"ids/{i}", f"ids[{i}] must be a record id (a positive integer)")
     return list(raw)
 
