@@ -500,13 +500,19 @@ def test_who_sees_and_changes_what(w: World) -> None:
     assert w.call("zhang", "GET", zhang).status_code == 404
 
 
-def test_the_talent_dashboard_places_people_on_the_grid(w: World) -> None:
+def _three_in_boxes(w: World) -> dict[str, int]:
+    """Rated people with the manager's answers for three: zhang box 9, li 2, zhou 7."""
     ids = _tr1_people(w)
     rated = {"zhang": "A", "li": "B", "zhou": "C", "xu": "D", "he": "B", "ma": None}
     _perf_cycle(w, {ids[n]: r for n, r in rated.items()})
     _launched(w)
     for name, q in {"zhang": (3, 3, 2), "li": (2, 2, 1), "zhou": (3, 2, 3)}.items():
         assert w.assess(ids[name], q).status_code == 200
+    return ids
+
+
+def test_the_talent_dashboard_places_people_on_the_grid(w: World) -> None:
+    _three_in_boxes(w)
     url = "/api/v1/apps/talent_review/dashboards/talent_overview"
     found = w.call("admin", "GET", url)
     assert found.status_code == 200, found.text
@@ -524,12 +530,7 @@ def test_the_talent_dashboard_places_people_on_the_grid(w: World) -> None:
 
 
 def test_the_nine_box_view_labels_every_box_and_drills_into_it(w: World) -> None:
-    ids = _tr1_people(w)
-    rated = {"zhang": "A", "li": "B", "zhou": "C", "xu": "D", "he": "B", "ma": None}
-    _perf_cycle(w, {ids[n]: r for n, r in rated.items()})
-    _launched(w)
-    for name, q in {"zhang": (3, 3, 2), "li": (2, 2, 1), "zhou": (3, 2, 3)}.items():
-        assert w.assess(ids[name], q).status_code == 200
+    ids = _three_in_boxes(w)
     page = "/apps/talent_review/talent_assessment"
     twin = w.call("admin", "GET", page, params={"view": "nine_box", "format": "json"})
     assert twin.status_code == 200, twin.text
