@@ -132,6 +132,10 @@ def test_moving_a_card_between_select_lanes_is_an_update(o: Org, b: Browser) -> 
     part = move_htmx(b, fresh, "small")
     assert part.status_code == 200 and part.text.lstrip().startswith('<div id="rows">')
     assert o.get(taxi)["kind"] == "small"
+    # a refusal from htmx is the board again (htmx swaps only 2xx), saying why
+    stale_part = move_htmx(b, fresh, "big")
+    assert stale_part.status_code == 200 and alert(stale_part.text)
+    assert o.get(taxi)["kind"] == "small"
     # a lane the board does not have is a clear 400
     assert move(b, "emp", o.get(taxi), "kinds", "huge").status_code == 400
 

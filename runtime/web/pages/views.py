@@ -251,7 +251,10 @@ def _moved(request: Request, raw: str, version: str) -> Response:
     except TenonError as error:
         if error.status >= 500 or error.status == 404:
             raise
-        return board_page(view, error)
+        answer = board_page(view, error)
+        if is_htmx(request):  # htmx swaps only 2xx answers: the refusal is the new board
+            answer.status_code = 200
+        return answer
     if is_htmx(request):
         return board_page(view)
     query = urlencode(list(request.query_params.multi_items()))
